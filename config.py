@@ -1,0 +1,137 @@
+"""Configuration classes, chosen by ``MARKETPLACE_ENV`` and filled from the environment."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key():
+    """A per-checkout random key kept under instance/, so development sessions survive restarts."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url):
+    """Accept the usual ``postgres://``/``postgresql://`` forms and select the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    # Per client address and per submitted e-mail address, on POST only.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
+
+    PASSWORD_MIN_LENGTH = 10
+    # argon2id parameters (argon2-cffi's defaults are the RFC 9106 "low memory" profile).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    OPERATOR_NAME_ZH = os.environ.get("OPERATOR_NAME_ZH", "南通市应急管理局")
+    OPERATOR_NAME_EN = os.environ.get(
+        "OPERATOR_NAME_EN", "Nantong Municipal Emergency Management Bureau"
+    )
+    OPERATOR_CONTACT = os.environ.get("OPERATOR_CONTACT", "0513-85098000")
+    PER_PAGE = 20
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = False
+
+    def __init__(self):
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}"
+        )
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+
+    def __init__(self):
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        )
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def __init__(self):
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production configuration refuses to start without: " + ", ".join(missing)
+            )
+        self.SECRET_KEY = os.environ["SECRET_KEY"]
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ["DATABASE_URL"])
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    """The configuration object that ``MARKETPLACE_ENV`` names (development by default)."""
+    name = os.environ.get("MARKETPLACE_ENV", "development").strip().lower()
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(
+            f"Unknown MARKETPLACE_ENV {name!r}; use one of: {', '.join(CONFIGS)}"
+        ) from None

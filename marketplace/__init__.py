@@ -1,0 +1,87 @@
+"""The safety-service marketplace and supervision registry: the application factory."""
+
+import logging
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config=None):
+    """Build the application. ``config`` is a config object or class; by default the
+    environment chooses (``MARKETPLACE_ENV``: development, testing, production)."""
+    from config import INSTANCE_DIR, config_from_env
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR),
+                template_folder="../templates", static_folder="../static")
+    if config is None:
+        config = config_from_env()
+    elif isinstance(config, type):
+        config = config()
+    app.config.from_object(config)
+    app.config["CONFIG_NAME"] = getattr(config, "ENV_NAME", "custom")
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def register_extensions(app):
+    from marketplace import i18n
+    from marketplace.auth.services import load_user_from_session
+    from marketplace.common import database  # noqa: F401  (engine event listeners)
+    from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    i18n.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = i18n.LOGIN_MESSAGE
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_from_session)
+
+    # Import every model so metadata (and `flask db check`) sees the whole schema.
+    from marketplace import models  # noqa: F401
+
+
+def register_blueprints(app):
+    from marketplace.admin.views import bp as admin_bp
+    from marketplace.auth.views import bp as auth_bp
+    from marketplace.common.views import bp as common_bp
+
+    app.register_blueprint(common_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_commands(app):
+    from marketplace.auth.cli import create_user_command
+    from marketplace.common.cli import seed_demo_command
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+def register_errorhandlers(app):
+    from marketplace.common.errorhandlers import register
+
+    register(app)
+
+
+def register_template_helpers(app):
+    from marketplace.common.templating import register
+
+    register(app)
+

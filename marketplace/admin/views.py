@@ -1,0 +1,219 @@
+"""Admin pages: accounts, reference data and the audit log (a thin layer over the services)."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from marketplace.admin.forms import CategoryForm, ConfirmForm, CountyForm
+from marketplace.auth import permissions, services as auth_services
+from marketplace.auth.forms import UserCreateForm
+from marketplace.auth.models import User
+from marketplace.auth.roles import Role
+from marketplace.common import services as reference
+from marketplace.common.errors import DomainError
+from marketplace.common.forms import form_view
+from marketplace.common.models import AuditLog, County, ServiceCategory
+from marketplace.common.pagination import paginate
+from marketplace.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+manage_users = permissions.permission_required(permissions.can_manage_users)
+manage_reference = permissions.permission_required(permissions.can_manage_reference_data)
+read_audit = permissions.permission_required(permissions.can_read_audit_log)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _show_error(form, exc):
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+def _county_choices(blank_label):
+    return [("", blank_label)] + [
+        (str(c.id), c.name if c.active else f"{c.name} ({_('not in use')})")
+        for c in reference.list_counties()
+    ]
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+@bp.get("/users")
+@manage_users
+def users():
+    query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    role = request.args.get("role", "")
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    q = request.args.get("q", "").strip()[:100]
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(sa.or_(User.email.like(like), User.display_name.like(f"%{q}%")))
+    state = request.args.get("state", "")
+    if state in ("active", "inactive"):
+        query = query.where(User.active.is_(state == "active"))
+    page = paginate(query)
+    return render_template("admin/users.html", page=page, roles=list(Role), role=role, q=q,
+                           state=state, confirm_form=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@manage_users
+@form_view
+def user_new():
+    form = UserCreateForm(role=request.args.get("role", Role.COUNTY_REGULATOR.value))
+    form.county_id.choices = _county_choices(_("— none —"))
+    if form.validate_on_submit():
+        try:
+            user = auth_services.create_user(
+                _actor(), email=form.email.data, password=form.password.data,
+                display_name=form.display_name.data, role=form.role.data,
+                county_id=form.county_id.data, phone=form.phone.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Account %(email)s created.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.post("/users/<int:user_id>/active")
+@manage_users
+def user_set_active(user_id):
+    user = db.session.get(User, user_id) or abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    activate = request.form.get("active") == "1"
+    try:
+        auth_services.set_active(_actor(), user, activate)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        db.session.commit()
+        if activate:
+            flash(_("%(email)s can log in again.", email=user.email), "success")
+        else:
+            flash(_("%(email)s is deactivated and has been logged out everywhere.", email=user.email), "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("admin.users"))
+
+
+def _same_site(url):
+    return bool(url) and url.startswith(request.host_url)
+
+
+# --- reference data ---------------------------------------------------------------------------
+
+@bp.get("/reference")
+@manage_reference
+def reference_data():
+    return render_template("admin/reference.html", counties=reference.list_counties(),
+                           groups=reference.category_tree())
+
+
+def _edit_county(county):
+    form = CountyForm(obj=county)
+    if form.validate_on_submit():
+        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active")}
+        try:
+            county = reference.save_county(_actor(), county, **values)
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("County %(name)s saved.", name=county.name_zh), "success")
+            return redirect(url_for("admin.reference_data"))
+    return render_template("admin/reference_edit.html", form=form, kind="county", obj=county)
+
+
+@bp.route("/counties/new", methods=["GET", "POST"])
+@manage_reference
+@form_view
+def county_new():
+    return _edit_county(None)
+
+
+@bp.route("/counties/<int:county_id>", methods=["GET", "POST"])
+@manage_reference
+@form_view
+def county_edit(county_id):
+    return _edit_county(db.session.get(County, county_id) or abort(404))
+
+
+def _edit_category(category):
+    form = CategoryForm(obj=category)
+    groups = [g for g in reference.category_tree() if category is None or g.id != category.id]
+    form.parent_id.choices = [("", _("— top-level group —"))] + [(str(g.id), g.name) for g in groups]
+    if form.validate_on_submit():
+        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id")}
+        try:
+            category = reference.save_category(_actor(), category, **values)
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Category %(name)s saved.", name=category.name_zh), "success")
+            return redirect(url_for("admin.reference_data"))
+    return render_template("admin/reference_edit.html", form=form, kind="category", obj=category)
+
+
+@bp.route("/categories/new", methods=["GET", "POST"])
+@manage_reference
+@form_view
+def category_new():
+    return _edit_category(None)
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@manage_reference
+@form_view
+def category_edit(category_id):
+    return _edit_category(db.session.get(ServiceCategory, category_id) or abort(404))
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+AUDIT_ACTIONS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "login": _l("Logged in"),
+    "logout": _l("Logged out"),
+    "login_failed": _l("Failed login"),
+    "login_refused_inactive": _l("Login refused (deactivated)"),
+}
+
+
+@bp.get("/audit")
+@read_audit
+def audit_log():
+    query = sa.select(AuditLog).order_by(AuditLog.id.desc())
+    object_type = request.args.get("type", "").strip()[:60]
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type)
+    object_id = request.args.get("id", "").strip()[:64]
+    if object_id:
+        query = query.where(AuditLog.object_id == object_id)
+    actor = request.args.get("actor", "").strip().lower()[:254]
+    if actor:
+        query = query.where(AuditLog.actor_label == actor)
+    action = request.args.get("action", "").strip()[:40]
+    if action:
+        query = query.where(AuditLog.action == action)
+    types = db.session.scalars(sa.select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)).all()
+    return render_template("admin/audit.html", page=paginate(query), types=types, actions=AUDIT_ACTIONS,
+                           object_type=object_type, object_id=object_id, actor=actor, action=action)

@@ -1,0 +1,72 @@
+"""Account forms. They check input; the rules (duplicates, policy, roles) live in services."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import validators
+
+from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
+from marketplace.common.forms import EmailAddress, MaxLength, Optional, Phone, Required
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)],
+                        render_kw={"autocomplete": "username", "inputmode": "email"})
+    password = PasswordField(_l("Password"), [Required(), MaxLength(128)],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Keep me logged in on this computer"))
+
+
+def _self_registered_choices():
+    return [(role.value, ROLE_LABELS[role]) for role in SELF_REGISTERED_ROLES]
+
+
+class RegisterForm(FlaskForm):
+    role = RadioField(_l("I register as"), [Required()], choices=_self_registered_choices())
+    display_name = StringField(_l("Contact person"), [Required(), MaxLength(100)],
+                               render_kw={"autocomplete": "name"})
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)],
+                        render_kw={"autocomplete": "email", "inputmode": "email"})
+    phone = StringField(_l("Phone"), [Optional(), Phone()], render_kw={"autocomplete": "tel"})
+    password = PasswordField(
+        _l("Password"), [Required(), MaxLength(128)],
+        description=_l("At least 10 characters, with letters and digits."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        [Required(), validators.EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), [Required(), MaxLength(128)],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(
+        _l("New password"), [Required(), MaxLength(128)],
+        description=_l("At least 10 characters, with letters and digits."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [Required(), validators.EqualTo("new_password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class UserCreateForm(FlaskForm):
+    """An admin creates an account of any role; county regulators need a county."""
+
+    role = SelectField(_l("Role"), [Required()],
+                       choices=[(role.value, ROLE_LABELS[role]) for role in Role])
+    county_id = SelectField(_l("County"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+                            description=_l("Required for county regulators."))
+    display_name = StringField(_l("Name"), [Required(), MaxLength(100)])
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)])
+    phone = StringField(_l("Phone"), [Optional(), Phone()])
+    password = PasswordField(
+        _l("Initial password"), [Required(), MaxLength(128)],
+        description=_l("At least 10 characters, with letters and digits. Give it to the user in person."),
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,58 @@
+"""User accounts."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.auth.roles import Role
+from marketplace.common.models import Audited, County
+from marketplace.common.time import utcnow
+from marketplace.extensions import db
+
+
+class User(Audited, UserMixin, db.Model):
+    """A login. Regulators and admins are made by admins; agencies and enterprises register."""
+
+    __tablename__ = "users"
+    __audit_mask__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, native_enum=False, length=20, validate_strings=True,
+                values_callable=lambda roles: [r.value for r in roles],
+                create_constraint=True, name="role"),
+    )
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on deactivation and password change: every session and remember-me cookie
+    # carrying the old value stops working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    deactivated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    county: Mapped[County | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role <> 'county_regulator' OR county_id IS NOT NULL",
+            name="county_regulator_has_county",
+        ),
+    )
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self):
+        return f"<User {self.email} {self.role.value}>"

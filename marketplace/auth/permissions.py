@@ -1,0 +1,85 @@
+"""Every permission check, as a named function of the user (and the object, where there is one).
+
+Views use them through ``permission_required``; templates through the ``permissions`` global;
+services and the API call them directly. Anonymous users pass as ``AnonymousUserMixin``.
+"""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from marketplace.auth.roles import Role
+from marketplace.extensions import login_manager
+
+
+def _role(user):
+    return getattr(user, "role", None) if user is not None and user.is_authenticated else None
+
+
+def is_admin(user):
+    return _role(user) is Role.ADMIN
+
+
+def is_city_regulator(user):
+    return _role(user) is Role.CITY_REGULATOR
+
+
+def is_county_regulator(user):
+    return _role(user) is Role.COUNTY_REGULATOR
+
+
+def is_regulator(user):
+    return _role(user) in (Role.COUNTY_REGULATOR, Role.CITY_REGULATOR)
+
+
+def is_agency(user):
+    return _role(user) is Role.AGENCY
+
+
+def is_enterprise(user):
+    return _role(user) is Role.ENTERPRISE
+
+
+def can_use_account(user):
+    """Any signed-in user: account page, password change."""
+    return _role(user) is not None
+
+
+def can_manage_users(user):
+    return is_admin(user)
+
+
+def can_manage_reference_data(user):
+    return is_admin(user)
+
+
+def can_read_audit_log(user):
+    return is_admin(user) or is_city_regulator(user)
+
+
+def in_jurisdiction(user, county_id):
+    """City regulators and admins cover every county; a county regulator only its own."""
+    if is_admin(user) or is_city_regulator(user):
+        return True
+    if is_county_regulator(user):
+        return county_id is not None and county_id == user.county_id
+    return False
+
+
+def permission_required(check):
+    """View decorator: anonymous users go to the login page, users without ``check`` get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = check
+        return wrapped
+
+    return decorator

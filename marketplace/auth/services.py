@@ -1,0 +1,193 @@
+"""Account rules: registration, creation by admins, login, password change, deactivation.
+
+Services flush but never commit; views and CLI commands commit.
+"""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace.auth import permissions
+from marketplace.auth.models import User
+from marketplace.auth.passwords import hash_password, password_problems, verify_password
+from marketplace.auth.roles import Role
+from marketplace.common import audit
+from marketplace.common.errors import DomainError, PermissionDenied
+from marketplace.common.models import County
+from marketplace.common.time import utcnow
+from marketplace.extensions import db
+
+# Verified when the e-mail is unknown, so a wrong address takes as long as a wrong password.
+_DUMMY_HASH = None
+
+
+class EmailAlreadyRegistered(DomainError):
+    message = _l("An account with this e-mail address already exists. Log in, or use another address.")
+    field = "email"
+
+
+class WeakPassword(DomainError):
+    field = "password"
+
+    def __init__(self, problems, field="password"):
+        self.problems = problems
+        super().__init__(" ".join(str(p) for p in problems), field=field)
+
+
+class CountyRequired(DomainError):
+    message = _l("A county regulator must be bound to a county.")
+    field = "county_id"
+
+
+class UnknownCounty(DomainError):
+    message = _l("Choose a county from the list.")
+    field = "county_id"
+
+
+class RoleNotSelfRegistered(DomainError):
+    message = _l("Only agencies and enterprises can register themselves.")
+    field = "role"
+
+
+class InvalidCredentials(DomainError):
+    message = _l("The e-mail address or password is wrong.")
+    field = "password"
+
+
+class AccountInactive(DomainError):
+    message = _l("This account has been deactivated. Contact the bureau if you think this is a mistake.")
+    field = "email"
+
+
+class WrongCurrentPassword(DomainError):
+    message = _l("Your current password is wrong.")
+    field = "current_password"
+
+
+def normalise_email(email):
+    """E-mail addresses are compared case-insensitively and without surrounding spaces."""
+    return (email or "").strip().lower()
+
+
+def get_user_by_email(email):
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def _check_new_account(email, password, role, county_id):
+    if get_user_by_email(email) is not None:
+        raise EmailAlreadyRegistered()
+    problems = password_problems(password, email)
+    if problems:
+        raise WeakPassword(problems)
+    if role.needs_county and county_id is None:
+        raise CountyRequired()
+    if county_id is not None and db.session.get(County, county_id) is None:
+        raise UnknownCounty()
+
+
+def register_account(*, email, password, display_name, role, phone=None):
+    """Self-registration of an agency or enterprise account: no approval step."""
+    role = Role(role)
+    if not role.self_registered:
+        raise RoleNotSelfRegistered()
+    _check_new_account(email, password, role, None)
+    user = User(
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        phone=(phone or "").strip() or None,
+        role=role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_user(actor, *, email, password, display_name, role, county_id=None, phone=None):
+    """An admin (or the CLI, with ``actor=None``) creates an account of any role."""
+    if actor is not None and not permissions.can_manage_users(actor):
+        raise PermissionDenied()
+    role = Role(role)
+    if not role.needs_county:
+        county_id = county_id or None
+    _check_new_account(email, password, role, county_id)
+    user = User(
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        phone=(phone or "").strip() or None,
+        role=role,
+        county_id=county_id,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email, password):
+    """The user these credentials belong to; failed attempts are audited."""
+    global _DUMMY_HASH
+    user = get_user_by_email(email)
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password("dummy-password-0")
+        verify_password(_DUMMY_HASH, password)
+        audit.record("login_failed", object_type="User", changes={"email": [None, normalise_email(email)[:254]]})
+        raise InvalidCredentials()
+    if not verify_password(user.password_hash, password):
+        audit.record("login_failed", user, actor=None)
+        raise InvalidCredentials()
+    if not user.active:
+        audit.record("login_refused_inactive", user, actor=None)
+        raise AccountInactive()
+    user.last_login_at = utcnow()
+    audit.record("login", user, actor=user)
+    return user
+
+
+def change_password(user, *, current_password, new_password):
+    """Change a user's own password; every other session of theirs ends."""
+    if not verify_password(user.password_hash, current_password):
+        raise WrongCurrentPassword()
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise WeakPassword(problems, field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def set_active(actor, user, active):
+    """Deactivate or reactivate an account; deactivation ends all its sessions at once."""
+    if actor is not None and not permissions.can_manage_users(actor):
+        raise PermissionDenied()
+    if actor is not None and actor.id == user.id and not active:
+        raise DomainError(_l("You cannot deactivate your own account."))
+    if user.active == active:
+        return user
+    user.active = active
+    user.deactivated_at = None if active else utcnow()
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def load_user_from_session(session_id):
+    """Flask-Login's loader: ``"<id>:<session_version>"``, refused when the version moved on."""
+    try:
+        user_id, version = (int(part) for part in str(session_id).split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def start_endpoint(user):
+    """Where each role lands after logging in."""
+    if permissions.is_admin(user):
+        return "admin.users"
+    if permissions.is_city_regulator(user):
+        return "admin.audit_log"
+    return "account.home"

@@ -1,0 +1,147 @@
+"""Login, self-registration, logout, the account page and password change."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from marketplace.auth import permissions, services
+from marketplace.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
+from marketplace.common import audit
+from marketplace.common.errors import DomainError
+from marketplace.common.forms import form_view
+from marketplace.common.time import as_utc, utcnow
+from marketplace.extensions import db, limiter
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+TOO_MANY = _l("Too many attempts. Please wait %(minutes)d minute(s) and try again.")
+
+
+def _safe_next(target):
+    """Only same-site paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _email_key():
+    return "email:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _too_many(template, form_class, field):
+    """Rate limit breached: show the form again, with what was typed and the reason beside the field."""
+
+    def on_breach(request_limit):
+        form = form_class(meta={"csrf": False})
+        seconds = max(0, int(request_limit.reset_at - utcnow().timestamp()))
+        getattr(form, field).errors = [TOO_MANY.format(minutes=max(1, (seconds + 59) // 60))]
+        response = current_app.make_response((render_template(template, form=form), 429))
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
+    return on_breach
+
+
+def _limit(config_key, template, form_class, field, **kwargs):
+    return limiter.limit(lambda: current_app.config[config_key], methods=["POST"],
+                         on_breach=_too_many(template, form_class, field), **kwargs)
+
+
+def _show_error(form, exc):
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email")
+@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", key_func=_email_key)
+@form_view
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(services.start_endpoint(current_user)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except DomainError as exc:
+            db.session.commit()  # keep the audit entry of the failed attempt
+            _show_error(form, exc)
+        else:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()
+            flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
+            target = _safe_next(request.args.get("next")) or url_for(services.start_endpoint(user))
+            return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@_limit("REGISTER_RATE_LIMIT", "auth/register.html", RegisterForm, "email")
+@form_view
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for(services.start_endpoint(current_user)))
+    form = RegisterForm(role=request.args.get("role", "agency"))
+    if form.validate_on_submit():
+        try:
+            user = services.register_account(
+                email=form.email.data, password=form.password.data,
+                display_name=form.display_name.data, role=form.role.data, phone=form.phone.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            login_user(user)
+            audit.record("login", user, actor=user)
+            db.session.commit()
+            flash(_("Your account is ready. You are logged in."), "success")
+            return redirect(url_for(services.start_endpoint(user)))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        flash(_("You have logged out."), "info")
+    return redirect(url_for("common.home"))
+
+
+@bp.get("/account")
+@permissions.permission_required(permissions.can_use_account)
+def account():
+    return render_template("auth/account.html", user=current_user, last_login=as_utc(current_user.last_login_at))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@permissions.permission_required(permissions.can_use_account)
+@form_view
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.change_password(
+                current_user._get_current_object(),
+                current_password=form.current_password.data, new_password=form.new_password.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            login_user(user)  # this session carries the new session version; all others end
+            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/password.html", form=form)

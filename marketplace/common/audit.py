@@ -1,0 +1,159 @@
+"""The audit log: automatic capture of every change to an ``Audited`` model, plus named events.
+
+Changes are captured in the flush itself, so nothing is committed without its audit row; the
+rows are inserted with Core on the flush's own connection, in the same transaction.
+"""
+
+import contextlib
+import datetime as dt
+import decimal
+import enum
+
+import sqlalchemy as sa
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from marketplace.common.models import Audited, AuditLog
+from marketplace.common.time import utcnow
+from marketplace.extensions import db
+
+MASK = "******"
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Raised when code tries to change or delete an audit entry."""
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """Attribute the changes made inside the block to ``user`` (CLI commands, seeding)."""
+    previous = g.get("audit_actor", None)
+    g.audit_actor = user
+    try:
+        yield
+    finally:
+        g.audit_actor = previous
+
+
+def current_actor():
+    """The user a change is attributed to: an explicit ``acting_as`` user, else the logged-in one."""
+    if not has_app_context():
+        return None
+    actor = g.get("audit_actor", None)
+    if actor is not None:
+        return actor
+    if has_request_context():
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return current_user._get_current_object()
+    return None
+
+
+def _client_address():
+    return request.remote_addr if has_request_context() else None
+
+
+def _plain(value):
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _changes(obj, mode):
+    """Field-by-field ``{name: [old, new]}`` for one object."""
+    state = inspect(obj)
+    masked = getattr(obj, "__audit_mask__", frozenset())
+    result = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        history = state.attrs[key].history
+        if mode == "create":
+            old, new = None, getattr(obj, key)
+            if new is None:
+                continue
+        elif mode == "delete":
+            old, new = getattr(obj, key), None
+        else:
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old == new:
+                continue
+        if key in masked:
+            old = MASK if old is not None else None
+            new = MASK if new is not None else None
+        result[key] = [_plain(old), _plain(new)]
+    return result
+
+
+def _entry(obj, action, changes, actor):
+    identity = inspect(obj).identity
+    return {
+        "created_at": utcnow(),
+        "actor_id": actor.id if actor is not None else None,
+        "actor_label": getattr(actor, "email", None),
+        "action": action,
+        "object_type": type(obj).__name__,
+        "object_id": "/".join(str(part) for part in identity) if identity else None,
+        "changes": changes or None,
+        "ip_address": _client_address(),
+    }
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session, flush_context, instances):
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditLog):
+            raise AuditLogIsAppendOnly("audit log entries cannot be changed or deleted")
+    pending = session.info["audit_pending"] = []
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            changes = _changes(obj, "update")
+            if changes:
+                pending.append((obj, "update", changes))
+    for obj in session.deleted:
+        if isinstance(obj, Audited):
+            pending.append((obj, "delete", _changes(obj, "delete")))
+    session.info["audit_new"] = [obj for obj in session.new if isinstance(obj, Audited)]
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, flush_context):
+    pending = session.info.pop("audit_pending", [])
+    new = session.info.pop("audit_new", [])
+    if not pending and not new:
+        return
+    actor = current_actor()
+    rows = [_entry(obj, "create", _changes(obj, "create"), actor) for obj in new]
+    rows += [_entry(obj, action, changes, actor) for obj, action, changes in pending]
+    session.connection().execute(sa.insert(AuditLog.__table__), rows)
+
+
+def record(action, obj=None, *, object_type=None, object_id=None, changes=None, actor=None):
+    """Write a named event (a login, a deactivation) that is not a plain field change."""
+    actor = actor if actor is not None else current_actor()
+    if obj is not None:
+        object_type = object_type or type(obj).__name__
+        identity = inspect(obj).identity
+        object_id = object_id or ("/".join(str(p) for p in identity) if identity else None)
+    entry = AuditLog(
+        created_at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_label=getattr(actor, "email", None),
+        action=action,
+        object_type=object_type or "-",
+        object_id=str(object_id) if object_id is not None else None,
+        changes={k: [_plain(a), _plain(b)] for k, (a, b) in (changes or {}).items()} or None,
+        ip_address=_client_address(),
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,48 @@
+"""Friendly error pages in the user's language; CSRF failures re-show the form that was sent."""
+
+from flask import current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from marketplace.extensions import db
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _page(code, description=None):
+    if _wants_json():
+        return jsonify({"error": code, "message": description or ""}), code
+    return render_template("errors/error.html", code=code, description=description), code
+
+
+def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        view = current_app.view_functions.get(request.endpoint)
+        if view is not None and getattr(view, "rerender_on_csrf_error", False):
+            # The view validates its own FlaskForm, which fails on the same token, so it only
+            # re-renders the form: what was typed stays, and the form says why it was refused.
+            g.csrf_failed = True
+            response = current_app.make_response(view(**(request.view_args or {})))
+            response.status_code = 400
+            return response
+        return _page(400, "csrf")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        response = error.get_response()
+        body, code = _page(error.code)
+        response = current_app.make_response((body, code, dict(response.headers)))
+        response.headers.pop("Content-Length", None)
+        return response
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        db.session.rollback()
+        return _page(500)

@@ -1,0 +1,40 @@
+"""What every template can use: permissions, the language switch, the operator's name."""
+
+from flask import current_app
+from flask_babel import format_datetime, get_locale
+
+from marketplace import i18n
+from marketplace.auth import permissions
+from marketplace.auth.roles import Role
+
+
+def operator_name():
+    locale = get_locale()
+    if locale is not None and locale.language == "en":
+        return current_app.config["OPERATOR_NAME_EN"]
+    return current_app.config["OPERATOR_NAME_ZH"]
+
+
+def _datetime(value, style="medium"):
+    from marketplace.common.time import as_utc
+
+    if value is None:
+        return "—"
+    return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm" if style == "short" else "yyyy-MM-dd HH:mm:ss")
+
+
+def register(app):
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.globals.update(
+        permissions=permissions,
+        Role=Role,
+        switch_language_url=i18n.switch_language_url,
+        language_names=i18n.LANGUAGE_NAMES,
+        operator_name=operator_name,
+    )
+
+    @app.context_processor
+    def current_language():
+        locale = get_locale()
+        return {"current_language": locale.language if locale is not None else "zh"}

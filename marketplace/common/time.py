@@ -1,0 +1,15 @@
+"""Time helpers: the database stores UTC; the UI shows Beijing time."""
+
+from datetime import datetime, timezone
+
+
+def utcnow():
+    """The current time in UTC, timezone-aware."""
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value):
+    """Treat a naive datetime read back from SQLite as the UTC it was stored as."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value

@@ -1,0 +1,61 @@
+"""UI language: ``?lang=`` switches and is remembered in a cookie; else Accept-Language; else Chinese."""
+
+from flask import current_app, g, request, url_for
+from flask_babel import lazy_gettext as _l
+
+LANG_COOKIE = "lang"
+LOGIN_MESSAGE = _l("Please log in to see this page.")
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def _supported(value):
+    value = (value or "").strip().lower().replace("_", "-")
+    for code in current_app.config["LANGUAGES"]:
+        if value == code or value.startswith(code + "-"):
+            return code
+    return None
+
+
+def select_locale():
+    if g.get("forced_locale"):
+        return g.forced_locale
+    chosen = _supported(request.args.get("lang"))
+    if chosen:
+        g.lang_chosen = chosen
+        return chosen
+    remembered = _supported(request.cookies.get(LANG_COOKIE))
+    if remembered:
+        return remembered
+    matched = request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    return matched or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def switch_language_url(code):
+    """The current page in another language (keeps the path and every other query argument)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    if request.endpoint and request.url_rule is not None:
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return f"{request.path}?lang={code}"
+
+
+def init_app(app):
+    @app.after_request
+    def remember_language(response):
+        chosen = _supported(request.args.get("lang"))
+        if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(
+                LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
+                httponly=True, secure=app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        response.headers.setdefault("Content-Language", "zh-CN" if _current(chosen) == "zh" else "en")
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        return response
+
+
+def _current(chosen):
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale is not None else (chosen or "zh")
