@@ -55,6 +55,8 @@ def problems():
         ids = set()
         for message in catalog:
             if not message.id:
+                if message.fuzzy:  # a fuzzy header stops the whole catalogue from compiling
+                    found.append((locale, "(header)", "fuzzy"))
                 continue
             ids.add(message.id)
             strings = message.string if isinstance(message.string, tuple) else (message.string,)

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from marketplace.admin.forms import CategoryForm, ConfirmForm, CountyForm
 from marketplace.auth import permissions, services as auth_services
@@ -38,8 +39,8 @@ def _show_error(form, exc):
 
 
 def _county_choices(blank_label):
-    return [("", blank_label)] + [
-        (str(c.id), c.name if c.active else f"{c.name} ({_('not in use')})")
+    return [SelectChoice("", blank_label)] + [
+        SelectChoice(str(c.id), c.name if c.active else f"{c.name} ({_('not in use')})")
         for c in reference.list_counties()
     ]
 
@@ -156,7 +157,9 @@ def county_edit(county_id):
 def _edit_category(category):
     form = CategoryForm(obj=category)
     groups = [g for g in reference.category_tree() if category is None or g.id != category.id]
-    form.parent_id.choices = [("", _("— top-level group —"))] + [(str(g.id), g.name) for g in groups]
+    form.parent_id.choices = [SelectChoice("", _("— top-level group —"))] + [
+        SelectChoice(str(g.id), g.name) for g in groups
+    ]
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id")}
         try:

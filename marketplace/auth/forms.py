@@ -4,13 +4,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms import validators
+from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
-from marketplace.common.forms import EmailAddress, MaxLength, Optional, Phone, Required
+from marketplace.common.forms import EmailAddress, MaxLength, Optional, Phone, Required, strip
 
 
 class LoginForm(FlaskForm):
-    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)],
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip],
                         render_kw={"autocomplete": "username", "inputmode": "email"})
     password = PasswordField(_l("Password"), [Required(), MaxLength(128)],
                              render_kw={"autocomplete": "current-password"})
@@ -18,14 +19,14 @@ class LoginForm(FlaskForm):
 
 
 def _self_registered_choices():
-    return [(role.value, ROLE_LABELS[role]) for role in SELF_REGISTERED_ROLES]
+    return [SelectChoice(role.value, ROLE_LABELS[role]) for role in SELF_REGISTERED_ROLES]
 
 
 class RegisterForm(FlaskForm):
     role = RadioField(_l("I register as"), [Required()], choices=_self_registered_choices())
-    display_name = StringField(_l("Contact person"), [Required(), MaxLength(100)],
+    display_name = StringField(_l("Contact person"), [Required(), MaxLength(100)], filters=[strip],
                                render_kw={"autocomplete": "name"})
-    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)],
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip],
                         render_kw={"autocomplete": "email", "inputmode": "email"})
     phone = StringField(_l("Phone"), [Optional(), Phone()], render_kw={"autocomplete": "tel"})
     password = PasswordField(
@@ -59,11 +60,11 @@ class UserCreateForm(FlaskForm):
     """An admin creates an account of any role; county regulators need a county."""
 
     role = SelectField(_l("Role"), [Required()],
-                       choices=[(role.value, ROLE_LABELS[role]) for role in Role])
+                       choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
     county_id = SelectField(_l("County"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
                             description=_l("Required for county regulators."))
-    display_name = StringField(_l("Name"), [Required(), MaxLength(100)])
-    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)])
+    display_name = StringField(_l("Name"), [Required(), MaxLength(100)], filters=[strip])
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip])
     phone = StringField(_l("Phone"), [Optional(), Phone()])
     password = PasswordField(
         _l("Initial password"), [Required(), MaxLength(128)],

@@ -190,4 +190,4 @@ def start_endpoint(user):
         return "admin.users"
     if permissions.is_city_regulator(user):
         return "admin.audit_log"
-    return "account.home"
+    return "auth.account"

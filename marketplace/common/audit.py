@@ -95,15 +95,22 @@ def _changes(obj, mode):
     return result
 
 
+def _object_id(obj):
+    """The primary key as text ("12", or "3/7" for a composite key); known once flushed."""
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    if not key or any(part is None for part in key):
+        return None
+    return "/".join(str(part) for part in key)
+
+
 def _entry(obj, action, changes, actor):
-    identity = inspect(obj).identity
     return {
         "created_at": utcnow(),
         "actor_id": actor.id if actor is not None else None,
         "actor_label": getattr(actor, "email", None),
         "action": action,
         "object_type": type(obj).__name__,
-        "object_id": "/".join(str(part) for part in identity) if identity else None,
+        "object_id": _object_id(obj),
         "changes": changes or None,
         "ip_address": _client_address(),
     }
@@ -143,8 +150,7 @@ def record(action, obj=None, *, object_type=None, object_id=None, changes=None, 
     actor = actor if actor is not None else current_actor()
     if obj is not None:
         object_type = object_type or type(obj).__name__
-        identity = inspect(obj).identity
-        object_id = object_id or ("/".join(str(p) for p in identity) if identity else None)
+        object_id = object_id or _object_id(obj)
     entry = AuditLog(
         created_at=utcnow(),
         actor_id=actor.id if actor is not None else None,

@@ -36,6 +36,8 @@ def register(app):
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
+        if error.response is not None:  # a ready response, e.g. the rate limiter's form page
+            return error.response
         response = error.get_response()
         body, code = _page(error.code)
         response = current_app.make_response((body, code, dict(response.headers)))

@@ -27,6 +27,11 @@ def Optional():
     return validators.Optional()
 
 
+def strip(value):
+    """Filter: drop surrounding spaces people paste along with an address or a name."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def form_view(view):
     """Mark a view that builds and validates a FlaskForm: when its CSRF token is missing or stale,
     the view is run again so the form comes back with what was typed and the error beside it."""

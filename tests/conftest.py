@@ -1,0 +1,126 @@
+"""Fixtures: one migrated database per run; each test runs in a transaction that is rolled back."""
+
+import re
+
+import flask_migrate
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from config import TestingConfig
+from marketplace import create_app
+from marketplace.extensions import db as _db
+from marketplace.extensions import limiter
+from tests import dbutil
+
+PASSWORD = "Safe-Passw0rd-2026"
+
+
+def make_config(database_url, **overrides):
+    class Config(TestingConfig):
+        def __init__(self):
+            self.SQLALCHEMY_DATABASE_URI = database_url
+            for key, value in overrides.items():
+                setattr(self, key, value)
+
+    return Config
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = dbutil.server_url()
+    if url is None:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    dbutil.reset_schema(url)
+    return url
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own application context (its own ``g`` and
+    database session), as in a real server, even though the test body holds one."""
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(make_config(database_url))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture()
+def db(app):
+    """The database inside an outer transaction; commits in the code under test become
+    savepoints, and everything is rolled back when the test ends."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        _db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
+        )
+        limiter.reset()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def login_as(client):
+    """Log the test client in as ``user`` through the real login form."""
+
+    def login(user, password=PASSWORD):
+        response = client.post("/auth/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return login
+
+
+@pytest.fixture()
+def csrf_app(app):
+    """The same application with CSRF protection switched on for one test."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield app
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def csrf_token(html):
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def field_error(html, field_id):
+    """The error text shown beside a field (``None`` when there is none)."""
+    match = re.search(rf'id="{re.escape(field_id)}-error"[^>]*>(.*?)</div>', html, re.S)
+    return match.group(1).strip() if match else None
+
+
+# Factories reach the database through the per-test session.
+pytest_plugins = ["tests.factories"]

@@ -1,0 +1,43 @@
+"""Scratch databases for tests that need a whole database of their own (migrations, live server)."""
+
+import contextlib
+import os
+import uuid
+
+import sqlalchemy as sa
+
+from config import normalise_database_url
+
+
+def server_url():
+    """The PostgreSQL server under test, or None when the suite runs on SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+@contextlib.contextmanager
+def scratch_database(tmp_path):
+    """Yield the URL of a new, empty database of the engine under test; drop it afterwards."""
+    base = server_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / ('scratch-' + uuid.uuid4().hex[:8] + '.db')}"
+        return
+    name = "scratch_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def reset_schema(url):
+    """Empty the PostgreSQL database at ``url`` (the suite's own database) before migrating it."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()

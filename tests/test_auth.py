@@ -1,0 +1,233 @@
+"""Registration, login, logout, password change and deactivation, as a user meets them."""
+
+import sqlalchemy as sa
+
+from marketplace.auth.models import User
+from marketplace.auth.roles import Role
+from marketplace.common.models import AuditLog
+from tests.conftest import PASSWORD, csrf_token, field_error
+
+
+def register(client, lang="zh", **fields):
+    data = {"role": "agency", "display_name": "张伟", "email": "zhangwei@example.cn",
+            "phone": "13800000000", "password": "Anquan-2026-nt", "confirm": "Anquan-2026-nt"}
+    data.update(fields)
+    return client.post(f"/auth/register?lang={lang}", data=data)
+
+
+def user_count(db):
+    return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+def test_agency_registers_and_is_logged_in_at_once(client, db):
+    response = register(client)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/auth/account")
+    page = client.get("/auth/account").get_data(as_text=True)
+    assert "zhangwei@example.cn" in page
+    user = db.session.scalar(sa.select(User).where(User.email == "zhangwei@example.cn"))
+    assert user.role is Role.AGENCY and user.password_hash.startswith("$argon2id$")
+
+
+def test_enterprise_can_register_too(client, db):
+    assert register(client, role="enterprise", email="qiye@example.cn").status_code == 302
+    assert db.session.scalar(sa.select(User.role).where(User.email == "qiye@example.cn")) is Role.ENTERPRISE
+
+
+def test_registration_cannot_claim_a_regulator_role(client, db):
+    before = user_count(db)
+    response = register(client, role="city_regulator", lang="en")
+    assert response.status_code == 200
+    assert field_error(response.get_data(as_text=True), "role")
+    assert user_count(db) == before
+
+
+def test_malformed_email_is_refused_beside_the_field_keeping_what_was_typed(client, db):
+    before = user_count(db)
+    html = register(client, email="not-an-address", display_name="王芳").get_data(as_text=True)
+    assert "请输入有效的电子邮箱" in field_error(html, "email")
+    assert 'value="not-an-address"' in html and 'value="王芳"' in html
+    assert user_count(db) == before
+
+
+def test_weak_password_is_explained_in_english_when_english_is_chosen(client, db):
+    html = register(client, lang="en", password="abc", confirm="abc").get_data(as_text=True)
+    error = field_error(html, "password")
+    assert "at least 10 characters" in error and "letters and digits" in error
+    assert 'value="zhangwei@example.cn"' in html
+
+
+def test_common_password_is_refused(client):
+    html = register(client, lang="en", password="1234567890", confirm="1234567890").get_data(as_text=True)
+    assert "too common" in field_error(html, "password")
+
+
+def test_duplicate_account_is_refused_case_insensitively(client, make_user, db):
+    make_user(email="taken@example.cn")
+    before = user_count(db)
+    html = register(client, email="  Taken@Example.CN ").get_data(as_text=True)
+    assert "已存在" in field_error(html, "email")
+    assert user_count(db) == before
+
+
+def test_password_confirmation_must_match(client):
+    html = register(client, lang="en", confirm="Anquan-2026-xx").get_data(as_text=True)
+    assert "differ" in field_error(html, "confirm")
+
+
+def test_login_reaches_the_roles_start_page(client, users):
+    expected = {"admin": "/admin/users", "city_regulator": "/admin/audit",
+                "county_regulator": "/auth/account", "agency": "/auth/account", "enterprise": "/auth/account"}
+    for role, user in users.items():
+        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert response.headers["Location"].endswith(expected[role]), role
+        assert client.get(response.headers["Location"]).status_code == 200
+        client.post("/auth/logout")
+
+
+def test_wrong_password_gets_a_message_and_is_audited(client, make_user, db):
+    user = make_user(email="a@example.cn")
+    html = client.post("/auth/login?lang=en", data={"email": "a@example.cn", "password": "wrong-1234567"}).get_data(as_text=True)
+    assert "e-mail address or password is wrong" in field_error(html, "password")
+    assert 'value="a@example.cn"' in html
+    failed = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "login_failed")).all()
+    assert [entry.object_id for entry in failed] == [str(user.id)]
+
+
+def test_malformed_login_email_is_refused_beside_the_field(client):
+    html = client.post("/auth/login", data={"email": "x@", "password": "whatever"}).get_data(as_text=True)
+    assert field_error(html, "email")
+
+
+def test_next_parameter_only_follows_same_site_paths(client, make_user):
+    user = make_user(role=Role.ADMIN)
+    response = client.post("/auth/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith("/admin/users")
+    client.post("/auth/logout")
+    response = client.post("/auth/login?next=/admin/reference", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith("/admin/reference")
+
+
+def test_deactivated_account_cannot_log_in(client, make_user):
+    user = make_user(active=False)
+    html = client.post("/auth/login?lang=en", data={"email": user.email, "password": PASSWORD}).get_data(as_text=True)
+    assert "deactivated" in field_error(html, "email")
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_deactivation_ends_existing_sessions(app, client, make_user, login_as):
+    admin = make_user(Role.ADMIN)
+    victim = make_user(Role.AGENCY)
+    login_as(victim)
+    assert client.get("/auth/account").status_code == 200
+
+    admin_client = app.test_client()
+    admin_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    response = admin_client.post(f"/admin/users/{victim.id}/active", data={"active": "0"})
+    assert response.status_code == 302
+
+    response = client.get("/auth/account")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_remember_me_cookie_dies_with_deactivation(app, client, make_user, login_as, db):
+    admin = make_user(Role.ADMIN)
+    user = make_user(Role.ENTERPRISE)
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    remember = client.get_cookie("remember_token")
+    assert remember is not None
+    admin_client = app.test_client()
+    admin_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"})
+
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remember.value)
+    assert fresh.get("/auth/account").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    other = app.test_client()
+    other.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert other.get("/auth/account").status_code == 200
+
+    response = client.post("/auth/password", data={
+        "current_password": PASSWORD, "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"})
+    assert response.status_code == 302
+    assert client.get("/auth/account").status_code == 200
+    assert other.get("/auth/account").status_code == 302
+    client.post("/auth/logout")
+    assert client.post("/auth/login", data={"email": user.email, "password": "Brand-new-2027"}).status_code == 302
+
+
+def test_password_change_with_wrong_current_password(client, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    html = client.post("/auth/password", data={
+        "current_password": "nope-nope-123", "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"},
+    ).get_data(as_text=True)
+    assert "当前密码错误" in field_error(html, "current_password")
+
+
+def test_logout_needs_post(client, make_user, login_as):
+    login_as(make_user())
+    assert client.get("/auth/logout").status_code == 405
+    assert client.post("/auth/logout").status_code == 302
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_too_many_login_attempts_get_a_clear_message_beside_the_field(app, client, make_user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        for _ in range(3):
+            client.post("/auth/login", data={"email": "who@example.cn", "password": "wrong-pass-1"})
+        response = client.post("/auth/login?lang=en", data={"email": "who@example.cn", "password": "wrong-pass-1"})
+        assert response.status_code == 429
+        html = response.get_data(as_text=True)
+        assert "Too many attempts" in field_error(html, "email")
+        assert 'value="who@example.cn"' in html
+        assert int(response.headers["Retry-After"]) > 0
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10 per 5 minutes"
+
+
+def test_too_many_registrations_are_refused_in_chinese(app, client):
+    app.config["REGISTER_RATE_LIMIT"] = "2 per hour"
+    try:
+        for i in range(2):
+            register(client, email=f"r{i}@example.cn", password="x", confirm="x")
+        response = register(client, email="r9@example.cn")
+        assert response.status_code == 429
+        assert "尝试次数过多" in field_error(response.get_data(as_text=True), "email")
+    finally:
+        app.config["REGISTER_RATE_LIMIT"] = "5 per hour"
+
+
+def test_missing_csrf_token_re_shows_the_form_with_what_was_typed(csrf_app, db):
+    client = csrf_app.test_client()
+    response = client.post("/auth/register?lang=en", data={
+        "role": "enterprise", "display_name": "曹静", "email": "cao@example.cn",
+        "password": "Anquan-2026-nt", "confirm": "Anquan-2026-nt"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "expired or did not come from this site" in html
+    assert 'value="cao@example.cn"' in html and 'value="曹静"' in html
+    assert db.session.scalar(sa.select(User).where(User.email == "cao@example.cn")) is None
+
+
+def test_login_with_a_valid_csrf_token_works(csrf_app, db, make_user):
+    user = make_user()
+    client = csrf_app.test_client()
+    token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+    response = client.post("/auth/login", data={"csrf_token": token, "email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_logout_without_csrf_token_is_refused(csrf_app, db, make_user):
+    user = make_user()
+    client = csrf_app.test_client()
+    token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+    client.post("/auth/login", data={"csrf_token": token, "email": user.email, "password": PASSWORD})
+    assert client.post("/auth/logout").status_code == 400
+    assert client.get("/auth/account").status_code == 200
