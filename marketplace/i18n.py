@@ -1,6 +1,6 @@
 """UI language: ``?lang=`` switches and is remembered in a cookie; else Accept-Language; else Chinese."""
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 
 LANG_COOKIE = "lang"
@@ -19,6 +19,8 @@ def _supported(value):
 def select_locale():
     if g.get("forced_locale"):
         return g.forced_locale
+    if not has_request_context():  # CLI commands: Chinese, the bureau's working language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = _supported(request.args.get("lang"))
     if chosen:
         g.lang_chosen = chosen

@@ -66,7 +66,7 @@ def test_duplicate_account_is_refused_case_insensitively(client, make_user, db):
     make_user(email="taken@example.cn")
     before = user_count(db)
     html = register(client, email="  Taken@Example.CN ").get_data(as_text=True)
-    assert "已存在" in field_error(html, "email")
+    assert "已注册" in field_error(html, "email")
     assert user_count(db) == before
 
 

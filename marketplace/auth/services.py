@@ -75,13 +75,13 @@ def get_user_by_email(email):
 def _check_new_account(email, password, role, county_id):
     if get_user_by_email(email) is not None:
         raise EmailAlreadyRegistered()
-    problems = password_problems(password, email)
-    if problems:
-        raise WeakPassword(problems)
     if role.needs_county and county_id is None:
         raise CountyRequired()
     if county_id is not None and db.session.get(County, county_id) is None:
         raise UnknownCounty()
+    problems = password_problems(password, email)
+    if problems:
+        raise WeakPassword(problems)
 
 
 def register_account(*, email, password, display_name, role, phone=None):

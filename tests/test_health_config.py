@@ -1,0 +1,93 @@
+"""/healthz, configuration from the environment, and the engine settings."""
+
+import pytest
+
+import config
+from marketplace.common import health
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+
+
+def test_healthz_is_503_when_a_check_fails(client, monkeypatch):
+    def broken():
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setitem(health._CHECKS, "database", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == {"ok": False, "error": "ConnectionError"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    from marketplace import create_app
+    from tests.conftest import make_config
+
+    app = create_app(make_config(f"sqlite:///{tmp_path}/missing-dir/nothing.db"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL"])
+def test_production_refuses_to_start_without_its_secrets(monkeypatch, missing):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/marketplace")
+    monkeypatch.delenv(missing)
+    with pytest.raises(RuntimeError, match=missing):
+        config.ProductionConfig()
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/marketplace")
+    cfg = config.ProductionConfig()
+    assert cfg.SESSION_COOKIE_SECURE and cfg.REMEMBER_COOKIE_SECURE
+    assert cfg.SESSION_COOKIE_HTTPONLY and cfg.SESSION_COOKIE_SAMESITE == "Lax"
+    assert cfg.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.internal/marketplace"
+
+
+def test_environment_selects_the_configuration(monkeypatch, tmp_path):
+    monkeypatch.setenv("MARKETPLACE_ENV", "testing")
+    assert isinstance(config.config_from_env(), config.TestingConfig)
+    monkeypatch.setenv("MARKETPLACE_ENV", "staging")
+    with pytest.raises(RuntimeError, match="Unknown MARKETPLACE_ENV"):
+        config.config_from_env()
+
+
+def test_development_uses_sqlite_under_instance_and_keeps_its_key(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first, second = config.DevelopmentConfig(), config.DevelopmentConfig()
+    assert first.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'marketplace.db'}"
+    assert first.SECRET_KEY == second.SECRET_KEY and len(first.SECRET_KEY) == 64
+
+
+def test_foreign_keys_are_enforced_on_every_engine(db):
+    from sqlalchemy.exc import IntegrityError
+
+    from marketplace.auth.models import User
+
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            db.session.add(User(email="fk@example.cn", password_hash="x", display_name="x",
+                                role="agency", county_id=999999))
+            db.session.flush()
+
+
+def test_rate_limit_storage_comes_from_config(monkeypatch):
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/3")
+    import importlib
+
+    reloaded = importlib.reload(config)
+    try:
+        assert reloaded.BaseConfig.RATELIMIT_STORAGE_URI == "redis://127.0.0.1:6379/3"
+    finally:
+        monkeypatch.delenv("RATELIMIT_STORAGE_URI")
+        importlib.reload(config)

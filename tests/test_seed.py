@@ -1,0 +1,51 @@
+"""`flask --app wsgi seed-demo`: realistic, idempotent, and every demo login works."""
+
+import sqlalchemy as sa
+
+from marketplace.auth.models import User
+from marketplace.auth.roles import Role
+from marketplace.common.cli import DEMO_ACCOUNTS, DEMO_DOMAIN, DEMO_PASSWORD
+from marketplace.common.models import County
+from marketplace.extensions import limiter
+
+START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/admin/audit"}
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    count = db.session.scalar(sa.select(sa.func.count(User.id)))
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == count == len(DEMO_ACCOUNTS)
+    assert "0 new accounts" in second.output
+
+    roles = set(db.session.scalars(sa.select(User.role)).all())
+    assert roles == set(Role)
+    regulated = set(db.session.scalars(
+        sa.select(County.code).join(User, User.county_id == County.id).where(User.role == Role.COUNTY_REGULATOR)
+    ).all())
+    assert regulated == set(db.session.scalars(sa.select(County.code)).all())
+    for local, *_ in DEMO_ACCOUNTS:
+        assert f"{local}@{DEMO_DOMAIN}" in first.output
+
+
+def test_seed_demo_if_empty_leaves_a_used_database_alone(runner, db, make_user):
+    make_user(email="real@example.cn")
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_every_demo_login_reaches_its_start_page(app, runner, db):
+    runner.invoke(args=["seed-demo"])
+    for local, role, name, *_ in DEMO_ACCOUNTS:
+        limiter.reset()  # sixteen logins from one address would trip the login limit
+        client = app.test_client()
+        response = client.post("/auth/login", data={"email": f"{local}@{DEMO_DOMAIN}", "password": DEMO_PASSWORD})
+        assert response.status_code == 302, local
+        location = response.headers["Location"]
+        assert location.endswith(START_PAGES.get(role, "/auth/account")), (local, location)
+        page = client.get(location)
+        assert page.status_code == 200
+        assert name in page.get_data(as_text=True)
