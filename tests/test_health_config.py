@@ -91,3 +91,32 @@ def test_rate_limit_storage_comes_from_config(monkeypatch):
     finally:
         monkeypatch.delenv("RATELIMIT_STORAGE_URI")
         importlib.reload(config)
+
+
+def test_login_limit_can_live_in_redis(database_url):
+    """Several workers share one count when RATELIMIT_STORAGE_URI points at Redis."""
+    import os
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set TEST_REDIS_URL (CI does) to test the Redis-backed limiter")
+    from marketplace import create_app
+    from marketplace.extensions import limiter
+    from tests.conftest import make_config
+
+    # The limiter is one object shared by every app built in this process: put back the
+    # in-memory storage afterwards so the rest of the suite does not count in Redis.
+    previous = limiter._storage, limiter._limiter
+    app = create_app(make_config(database_url, RATELIMIT_STORAGE_URI=url, LOGIN_RATE_LIMIT="2 per minute"))
+    try:
+        with app.app_context():
+            limiter.reset()
+        client = app.test_client()
+        codes = [client.post("/auth/login", data={"email": "r@example.cn", "password": "x"}).status_code
+                 for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert "redis" in type(limiter.storage).__name__.lower()
+    finally:
+        with app.app_context():
+            limiter.reset()
+        limiter._storage, limiter._limiter = previous

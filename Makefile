@@ -1,0 +1,53 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make run    set up, upgrade the database, seed demo data when empty, serve on 127.0.0.1:$(PORT)
+#   make test   the same set-up, then the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app wsgi
+PO     := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: run test setup setup-dev translations db bench clean help
+
+help:
+	@echo "make run    serve the app on http://127.0.0.1:$(PORT) (set PORT to change)"
+	@echo "make test   run the whole test suite (TEST_DATABASE_URL=postgresql://... for PostgreSQL)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1))."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+%.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel --quiet compile -i $< -o $@
+
+translations: $(MO)
+
+setup: $(VENV)/.runtime translations
+setup-dev: $(VENV)/.dev translations
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+
+run: db
+	@echo "Serving on http://127.0.0.1:$(PORT) — stop with Ctrl-C"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output
+	find marketplace/translations -name '*.mo' -delete
