@@ -55,7 +55,32 @@ def app(database_url):
     app.test_client_class = IsolatedClient
     with app.app_context():
         flask_migrate.upgrade()
-    return app
+    yield app
+
+
+@pytest.fixture()
+def make_app():
+    """Build an extra application for one test; its connections are closed when the test ends."""
+    built = []
+
+    def make(database_url, **overrides):
+        extra = create_app(make_config(database_url, **overrides))
+        built.append(extra)
+        return extra
+
+    yield make
+    for extra in built:
+        for engine in _db._app_engines.get(extra, {}).values():
+            engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines():
+    """Close every pooled connection of every app the tests built, so none is left to the GC."""
+    yield
+    for engines in list(_db._app_engines.values()):
+        for engine in engines.values():
+            engine.dispose()
 
 
 @pytest.fixture()

@@ -24,11 +24,8 @@ def test_healthz_is_503_when_a_check_fails(client, monkeypatch):
     assert response.get_json()["checks"]["database"] == {"ok": False, "error": "ConnectionError"}
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
-    from marketplace import create_app
-    from tests.conftest import make_config
-
-    app = create_app(make_config(f"sqlite:///{tmp_path}/missing-dir/nothing.db"))
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, make_app):
+    app = make_app(f"sqlite:///{tmp_path}/missing-dir/nothing.db")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
@@ -93,21 +90,19 @@ def test_rate_limit_storage_comes_from_config(monkeypatch):
         importlib.reload(config)
 
 
-def test_login_limit_can_live_in_redis(database_url):
+def test_login_limit_can_live_in_redis(database_url, make_app):
     """Several workers share one count when RATELIMIT_STORAGE_URI points at Redis."""
     import os
 
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("set TEST_REDIS_URL (CI does) to test the Redis-backed limiter")
-    from marketplace import create_app
     from marketplace.extensions import limiter
-    from tests.conftest import make_config
 
     # The limiter is one object shared by every app built in this process: put back the
     # in-memory storage afterwards so the rest of the suite does not count in Redis.
     previous = limiter._storage, limiter._limiter
-    app = create_app(make_config(database_url, RATELIMIT_STORAGE_URI=url, LOGIN_RATE_LIMIT="2 per minute"))
+    app = make_app(database_url, RATELIMIT_STORAGE_URI=url, LOGIN_RATE_LIMIT="2 per minute")
     try:
         with app.app_context():
             limiter.reset()

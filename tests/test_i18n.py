@@ -80,11 +80,8 @@ def test_forbidden_page_in_both_languages(client, users, login_as, lang, text):
     assert text in response.get_data(as_text=True)
 
 
-def test_server_error_page_is_friendly(database_url):
-    from marketplace import create_app
-    from tests.conftest import make_config
-
-    app = create_app(make_config(database_url, PROPAGATE_EXCEPTIONS=False))
+def test_server_error_page_is_friendly(database_url, make_app):
+    app = make_app(database_url, PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/__boom")
     def boom():
