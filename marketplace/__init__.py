@@ -27,7 +27,7 @@ def create_app(config=None):
     register_errorhandlers(app)
     register_template_helpers(app)
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+        app.logger.setLevel(logging.INFO)
     return app
 
 

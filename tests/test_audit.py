@@ -94,3 +94,10 @@ def test_city_regulator_reads_the_log_and_can_filter_it(client, db, make_user, l
     assert "someone@example.cn" not in html
     assert client.get("/admin/audit?page=abc").status_code == 200
     assert client.get("/admin/audit?page=99999").status_code == 200
+
+
+def test_logging_in_is_one_login_entry_not_a_field_change(client, db, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    actions = [e.action for e in entries(db, object_type="User", object_id=str(user.id))]
+    assert actions == ["create", "login"]

@@ -17,6 +17,7 @@ class User(Audited, UserMixin, db.Model):
 
     __tablename__ = "users"
     __audit_mask__ = frozenset({"password_hash"})
+    __audit_ignore__ = frozenset({"last_login_at"})  # logins are audited as events of their own
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

@@ -71,9 +71,12 @@ def _changes(obj, mode):
     """Field-by-field ``{name: [old, new]}`` for one object."""
     state = inspect(obj)
     masked = getattr(obj, "__audit_mask__", frozenset())
+    ignored = getattr(obj, "__audit_ignore__", frozenset())
     result = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
+        if key in ignored:
+            continue
         history = state.attrs[key].history
         if mode == "create":
             old, new = None, getattr(obj, key)

@@ -13,7 +13,8 @@ from marketplace.extensions import db
 class Audited:
     """Marks a model whose inserts, updates and deletes are written to the audit log."""
 
-    __audit_mask__: frozenset = frozenset()
+    __audit_mask__: frozenset = frozenset()  # recorded as "******"
+    __audit_ignore__: frozenset = frozenset()  # not recorded at all
 
 
 class BilingualNameMixin:
