@@ -26,6 +26,7 @@ def create_app(config=None):
     register_commands(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_security(app)
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
     return app
@@ -76,6 +77,12 @@ def register_commands(app):
 
 def register_errorhandlers(app):
     from marketplace.common.errorhandlers import register
+
+    register(app)
+
+
+def register_security(app):
+    from marketplace.common.security import register
 
     register(app)
 

@@ -1,18 +1,17 @@
 """Forms for the admin's reference-data pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms import validators
 
-from marketplace.common.forms import MaxLength, Required
+from marketplace.common.forms import BaseForm, MaxLength, Required
 
 CODE_PATTERN = validators.Regexp(
     r"^[a-z0-9_\-]+$", message=_l("Use lower-case letters, digits, - and _ only.")
 )
 
 
-class _ReferenceForm(FlaskForm):
+class _ReferenceForm(BaseForm):
     name_zh = StringField(_l("Chinese name"), [Required(), MaxLength(50)])
     name_en = StringField(_l("English name"), [Required(), MaxLength(100)])
     sort_order = IntegerField(
@@ -39,5 +38,5 @@ class CategoryForm(_ReferenceForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A bare form: a POST with nothing but its CSRF token, for confirmed actions."""

@@ -1,16 +1,15 @@
 """Account forms. They check input; the rules (duplicates, policy, roles) live in services."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms import validators
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
-from marketplace.common.forms import EmailAddress, MaxLength, Optional, Phone, Required, strip
+from marketplace.common.forms import BaseForm, EmailAddress, MaxLength, Optional, Phone, Required, strip
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip],
                         render_kw={"autocomplete": "username", "inputmode": "email"})
     password = PasswordField(_l("Password"), [Required(), MaxLength(128)],
@@ -22,7 +21,7 @@ def _self_registered_choices():
     return [SelectChoice(role.value, ROLE_LABELS[role]) for role in SELF_REGISTERED_ROLES]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     role = RadioField(_l("I register as"), [Required()], choices=_self_registered_choices())
     display_name = StringField(_l("Contact person"), [Required(), MaxLength(100)], filters=[strip],
                                render_kw={"autocomplete": "name"})
@@ -41,7 +40,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(_l("Current password"), [Required(), MaxLength(128)],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(
@@ -56,7 +55,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(BaseForm):
     """An admin creates an account of any role; county regulators need a county."""
 
     role = SelectField(_l("Role"), [Required()],

@@ -1,7 +1,32 @@
-"""Form pieces shared by every domain: translated validators and the CSRF re-render marker."""
+"""Form pieces shared by every domain: the base form, translated validators, the CSRF marker."""
+
+import re
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import validators
+
+# Control characters (NUL included, which PostgreSQL cannot store in text) have no place in
+# typed input; tabs and line breaks are allowed in multi-line fields only.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+CONTROL_MESSAGE = _l("Remove the invisible control characters from this field.")
+
+
+class BaseForm(FlaskForm):
+    """Every form of the app: text fields with control characters are refused beside the field."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            data = field.data
+            if not isinstance(data, str) or field.type in ("CSRFTokenField", "HiddenField"):
+                continue
+            pattern = _CONTROL if field.type == "TextAreaField" else _CONTROL_SINGLE_LINE
+            if pattern.search(data):
+                field.errors = list(field.errors) + [str(CONTROL_MESSAGE)]
+                valid = False
+        return valid
 
 
 def Required():
