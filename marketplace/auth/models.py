@@ -34,7 +34,6 @@ class User(Audited, UserMixin, db.Model):
     # Bumped on deactivation and password change: every session and remember-me cookie
     # carrying the old value stops working.
     session_version: Mapped[int] = mapped_column(default=1)
-    locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     deactivated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
