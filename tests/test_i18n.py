@@ -9,12 +9,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_catalogues_are_complete_and_cover_every_string_in_the_code(tmp_path, monkeypatch):
+@pytest.fixture()
+def i18n():
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import i18n
     finally:
         sys.path.pop(0)
+    return i18n
+
+
+def test_catalogues_are_complete_and_cover_every_string_in_the_code(i18n, tmp_path, monkeypatch):
     fresh = tmp_path / "messages.pot"
     monkeypatch.setattr(i18n, "POT", fresh)
     i18n.extract()  # what the code asks for now, not what was extracted last time
@@ -22,12 +27,7 @@ def test_catalogues_are_complete_and_cover_every_string_in_the_code(tmp_path, mo
     assert i18n.problems() == []
 
 
-def test_catalogue_checker_notices_a_missing_string(tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import i18n
-    finally:
-        sys.path.pop(0)
+def test_catalogue_checker_notices_a_missing_string(i18n, tmp_path, monkeypatch):
     pot = tmp_path / "messages.pot"
     pot.write_text('msgid "A string nobody has translated yet"\nmsgstr ""\n', encoding="utf-8")
     monkeypatch.setattr(i18n, "POT", pot)

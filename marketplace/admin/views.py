@@ -14,7 +14,7 @@ from marketplace.auth.models import User
 from marketplace.auth.roles import Role
 from marketplace.common import services as reference
 from marketplace.common.errors import DomainError
-from marketplace.common.forms import form_view
+from marketplace.common.forms import form_view, show_error
 from marketplace.common.models import AuditLog, County, ServiceCategory
 from marketplace.common.pagination import paginate
 from marketplace.extensions import db
@@ -28,14 +28,6 @@ read_audit = permissions.permission_required(permissions.can_read_audit_log)
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _show_error(form, exc):
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
 
 
 def _county_choices(blank_label):
@@ -81,7 +73,7 @@ def user_new():
             )
         except DomainError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             db.session.commit()
             flash(_("Account %(email)s created.", email=user.email), "success")
@@ -132,7 +124,7 @@ def _edit_county(county):
             county = reference.save_county(_actor(), county, **values)
         except DomainError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             db.session.commit()
             flash(_("County %(name)s saved.", name=county.name_zh), "success")
@@ -166,7 +158,7 @@ def _edit_category(category):
             category = reference.save_category(_actor(), category, **values)
         except DomainError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             db.session.commit()
             flash(_("Category %(name)s saved.", name=category.name_zh), "success")

@@ -11,7 +11,7 @@ from marketplace.auth import permissions, services
 from marketplace.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from marketplace.common import audit
 from marketplace.common.errors import DomainError
-from marketplace.common.forms import form_view
+from marketplace.common.forms import form_view, show_error
 from marketplace.common.time import as_utc, utcnow
 from marketplace.extensions import db, limiter
 
@@ -53,14 +53,6 @@ def _limit(config_key, template, form_class, field, **kwargs):
                          on_breach=_too_many(template, form_class, field), **kwargs)
 
 
-def _show_error(form, exc):
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email")
 @_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", key_func=_email_key)
@@ -74,7 +66,7 @@ def login():
             user = services.authenticate(form.email.data, form.password.data)
         except DomainError as exc:
             db.session.commit()  # keep the audit entry of the failed attempt
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             login_user(user, remember=form.remember.data)
             db.session.commit()
@@ -99,7 +91,7 @@ def register():
             )
         except DomainError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             login_user(user)
             audit.record("login", user, actor=user)
@@ -138,7 +130,7 @@ def password():
             )
         except DomainError as exc:
             db.session.rollback()
-            _show_error(form, exc)
+            show_error(form, exc)
         else:
             db.session.commit()
             login_user(user)  # this session carries the new session version; all others end

@@ -62,3 +62,12 @@ def form_view(view):
     the view is run again so the form comes back with what was typed and the error beside it."""
     view.rerender_on_csrf_error = True
     return view
+
+
+def show_error(form, exc):
+    """Put a service's ``DomainError`` beside the field it names (or above the form)."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
