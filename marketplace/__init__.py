@@ -3,6 +3,16 @@
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a positive record number that fits the database's integer column, so an
+    absurdly large number in an address is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=2**31 - 1)
 
 __version__ = "0.1.0"
 
@@ -20,6 +30,10 @@ def create_app(config=None):
         config = config()
     app.config.from_object(config)
     app.config["CONFIG_NAME"] = getattr(config, "ENV_NAME", "custom")
+    app.url_map.converters["id"] = IdConverter
+    if app.config.get("PROXY_COUNT"):
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     register_extensions(app)
     register_blueprints(app)
@@ -29,6 +43,9 @@ def create_app(config=None):
     register_security(app)
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
+    if app.config["CONFIG_NAME"] == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker counts login attempts "
+                           "on its own; point it at Redis when running several workers.")
     return app
 
 

@@ -1,6 +1,8 @@
 """UI language: ``?lang=`` switches and is remembered in a cookie; else Accept-Language; else Chinese."""
 
-from flask import current_app, g, has_request_context, request, url_for
+from urllib.parse import urlencode
+
+from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
 LANG_COOKIE = "lang"
@@ -32,13 +34,19 @@ def select_locale():
     return matched or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def url_with(**changes):
+    """The current page with some query arguments replaced; every other argument is kept.
+
+    Built from the path, not with url_for, so that arguments such as ``endpoint`` or ``_scheme``
+    in a visitor's query string cannot collide with url_for's own parameters."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    args += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
 def switch_language_url(code):
-    """The current page in another language (keeps the path and every other query argument)."""
-    args = request.args.to_dict(flat=False)
-    args["lang"] = [code]
-    if request.endpoint and request.url_rule is not None:
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return f"{request.path}?lang={code}"
+    """The current page in another language."""
+    return url_with(lang=code)
 
 
 def init_app(app):

@@ -7,7 +7,6 @@ from sqlalchemy.exc import DatabaseError
 from marketplace.auth.roles import Role
 from marketplace.common.audit import AuditLogIsAppendOnly, MASK, acting_as
 from marketplace.common.models import AuditLog, County
-from tests.conftest import PASSWORD
 
 
 def entries(db, **filters):

@@ -1,6 +1,5 @@
 """Admin pages: accounts, reference data and the audit log (a thin layer over the services)."""
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,10 +11,11 @@ from marketplace.auth import permissions, services as auth_services
 from marketplace.auth.forms import UserCreateForm
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
+from marketplace.common import audit
 from marketplace.common import services as reference
 from marketplace.common.errors import DomainError
 from marketplace.common.forms import form_view, show_error
-from marketplace.common.models import AuditLog, County, ServiceCategory
+from marketplace.common.models import County, ServiceCategory
 from marketplace.common.pagination import paginate
 from marketplace.extensions import db
 
@@ -42,17 +42,10 @@ def _county_choices(blank_label):
 @bp.get("/users")
 @manage_users
 def users():
-    query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     role = request.args.get("role", "")
-    if role in {r.value for r in Role}:
-        query = query.where(User.role == Role(role))
     q = request.args.get("q", "").strip()[:100]
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(sa.or_(User.email.like(like), User.display_name.like(f"%{q}%")))
     state = request.args.get("state", "")
-    if state in ("active", "inactive"):
-        query = query.where(User.active.is_(state == "active"))
+    query = auth_services.search_users(role=role, q=q, state=state)
     page = paginate(query)
     return render_template("admin/users.html", page=page, roles=list(Role), role=role, q=q,
                            state=state, confirm_form=ConfirmForm())
@@ -81,7 +74,7 @@ def user_new():
     return render_template("admin/user_new.html", form=form)
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 @manage_users
 def user_set_active(user_id):
     user = db.session.get(User, user_id) or abort(404)
@@ -139,7 +132,7 @@ def county_new():
     return _edit_county(None)
 
 
-@bp.route("/counties/<int:county_id>", methods=["GET", "POST"])
+@bp.route("/counties/<id:county_id>", methods=["GET", "POST"])
 @manage_reference
 @form_view
 def county_edit(county_id):
@@ -173,7 +166,7 @@ def category_new():
     return _edit_category(None)
 
 
-@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@bp.route("/categories/<id:category_id>", methods=["GET", "POST"])
 @manage_reference
 @form_view
 def category_edit(category_id):
@@ -196,19 +189,8 @@ AUDIT_ACTIONS = {
 @bp.get("/audit")
 @read_audit
 def audit_log():
-    query = sa.select(AuditLog).order_by(AuditLog.id.desc())
-    object_type = request.args.get("type", "").strip()[:60]
-    if object_type:
-        query = query.where(AuditLog.object_type == object_type)
-    object_id = request.args.get("id", "").strip()[:64]
-    if object_id:
-        query = query.where(AuditLog.object_id == object_id)
-    actor = request.args.get("actor", "").strip().lower()[:254]
-    if actor:
-        query = query.where(AuditLog.actor_label == actor)
-    action = request.args.get("action", "").strip()[:40]
-    if action:
-        query = query.where(AuditLog.action == action)
-    types = db.session.scalars(sa.select(AuditLog.object_type).distinct().order_by(AuditLog.object_type)).all()
-    return render_template("admin/audit.html", page=paginate(query), types=types, actions=AUDIT_ACTIONS,
-                           object_type=object_type, object_id=object_id, actor=actor, action=action)
+    filters = {key: request.args.get(arg, "").strip() for key, arg in
+               (("object_type", "type"), ("object_id", "id"), ("actor", "actor"), ("action", "action"))}
+    page = paginate(audit.search_log(**filters))
+    return render_template("admin/audit.html", page=page, types=audit.audited_types(), actions=AUDIT_ACTIONS,
+                           **filters)

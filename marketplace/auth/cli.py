@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from marketplace.auth import services
+from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common.errors import DomainError
 from marketplace.common.models import County
@@ -28,7 +29,7 @@ def create_user_command(email, role, display_name, county, phone, password):
             raise click.BadParameter(f"no county with code or name {county!r}", param_hint="--county")
         county_id = found.id
     try:
-        user = services.create_user(None, email=email, password=password, display_name=display_name,
+        user = services.create_user(SYSTEM, email=email, password=password, display_name=display_name,
                                     role=role, county_id=county_id, phone=phone)
     except DomainError as exc:
         db.session.rollback()

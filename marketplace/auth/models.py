@@ -1,5 +1,6 @@
 """User accounts."""
 
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -52,7 +53,9 @@ class User(Audited, UserMixin, db.Model):
         return self.active
 
     def get_id(self):
-        return f"{self.id}:{self.session_version}"
+        # Stored in the session and the remember-me cookie at login. The version ends every
+        # session when bumped; the issue time lets the loader expire remember-me cookies.
+        return f"{self.id}:{self.session_version}:{int(time.time())}"
 
     def __repr__(self):
         return f"<User {self.email} {self.role.value}>"

@@ -13,6 +13,21 @@ from marketplace.auth.roles import Role
 from marketplace.extensions import login_manager
 
 
+class _System:
+    """The actor of CLI commands and seeding: trusted, and recorded as "system" in the audit log.
+    Services refuse ``None`` as an actor, so a forgotten actor never passes a permission check."""
+
+    id = None
+    email = None
+    is_authenticated = False
+
+    def __repr__(self):
+        return "<SYSTEM>"
+
+
+SYSTEM = _System()
+
+
 def _role(user):
     return getattr(user, "role", None) if user is not None and user.is_authenticated else None
 

@@ -3,12 +3,16 @@
 Services flush but never commit; views and CLI commands commit.
 """
 
+import time
+
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace.auth import permissions
 from marketplace.auth.models import User
 from marketplace.auth.passwords import hash_password, password_problems, verify_password
+from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common import audit
 from marketplace.common.errors import DomainError, PermissionDenied
@@ -72,7 +76,14 @@ def get_user_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
-def _check_new_account(email, password, role, county_id):
+class NameRequired(DomainError):
+    message = _l("This field is required.")
+    field = "display_name"
+
+
+def _check_new_account(email, password, role, county_id, display_name):
+    if not (display_name or "").strip():
+        raise NameRequired()
     if get_user_by_email(email) is not None:
         raise EmailAlreadyRegistered()
     if role.needs_county and county_id is None:
@@ -89,7 +100,7 @@ def register_account(*, email, password, display_name, role, phone=None):
     role = Role(role)
     if not role.self_registered:
         raise RoleNotSelfRegistered()
-    _check_new_account(email, password, role, None)
+    _check_new_account(email, password, role, None, display_name)
     user = User(
         email=normalise_email(email),
         password_hash=hash_password(password),
@@ -98,18 +109,19 @@ def register_account(*, email, password, display_name, role, phone=None):
         role=role,
     )
     db.session.add(user)
-    db.session.flush()
+    with audit.acting_as(user):  # the new account is its own creator in the audit log
+        db.session.flush()
     return user
 
 
 def create_user(actor, *, email, password, display_name, role, county_id=None, phone=None):
-    """An admin (or the CLI, with ``actor=None``) creates an account of any role."""
-    if actor is not None and not permissions.can_manage_users(actor):
+    """An admin (or the CLI, with ``actor=SYSTEM``) creates an account of any role."""
+    if actor is not SYSTEM and not permissions.can_manage_users(actor):
         raise PermissionDenied()
     role = Role(role)
     if not role.needs_county:
         county_id = county_id or None
-    _check_new_account(email, password, role, county_id)
+    _check_new_account(email, password, role, county_id, display_name)
     user = User(
         email=normalise_email(email),
         password_hash=hash_password(password),
@@ -121,6 +133,20 @@ def create_user(actor, *, email, password, display_name, role, county_id=None, p
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def search_users(*, role="", q="", state=""):
+    """The admin's account list: newest first, filtered by role, e-mail or name, and status."""
+    query = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    q = (q or "").strip()[:100]
+    if q:
+        query = query.where(sa.or_(User.email.contains(q.lower(), autoescape=True),
+                                   User.display_name.contains(q, autoescape=True)))
+    if state in ("active", "inactive"):
+        query = query.where(User.active.is_(state == "active"))
+    return query
 
 
 def authenticate(email, password):
@@ -159,9 +185,9 @@ def change_password(user, *, current_password, new_password):
 
 def set_active(actor, user, active):
     """Deactivate or reactivate an account; deactivation ends all its sessions at once."""
-    if actor is not None and not permissions.can_manage_users(actor):
+    if actor is not SYSTEM and not permissions.can_manage_users(actor):
         raise PermissionDenied()
-    if actor is not None and actor.id == user.id and not active:
+    if actor.id == user.id and not active:
         raise DomainError(_l("You cannot deactivate your own account."))
     if user.active == active:
         return user
@@ -173,10 +199,14 @@ def set_active(actor, user, active):
 
 
 def load_user_from_session(session_id):
-    """Flask-Login's loader: ``"<id>:<session_version>"``, refused when the version moved on."""
+    """Flask-Login's loader for ``"<id>:<session_version>:<issued>"``: refused when the version
+    moved on (deactivation, password change) or the login is older than the remember-me lifetime."""
     try:
-        user_id, version = (int(part) for part in str(session_id).split(":", 1))
+        user_id, version, issued = (int(part) for part in str(session_id).split(":"))
     except ValueError:
+        return None
+    max_age = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    if not 0 < user_id < 2**31 or time.time() - issued > max_age:
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active or user.session_version != version:

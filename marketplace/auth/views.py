@@ -53,9 +53,16 @@ def _limit(config_key, template, form_class, field, **kwargs):
                          on_breach=_too_many(template, form_class, field), **kwargs)
 
 
+def _failed(response):
+    """Only attempts that did not succeed count: a successful login or registration redirects.
+    So colleagues behind one office address are not locked out by each other's logins, and no
+    one can lock a known account out by spending its quota with the right address."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email")
-@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", key_func=_email_key)
+@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", deduct_when=_failed)
+@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", key_func=_email_key, deduct_when=_failed)
 @form_view
 def login():
     if current_user.is_authenticated:

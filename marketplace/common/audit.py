@@ -148,6 +148,27 @@ def _after_flush(session, flush_context):
     session.connection().execute(sa.insert(AuditLog.__table__), rows)
 
 
+def audited_types():
+    """The record types that appear in the log (every Audited model), for the filter list."""
+    from marketplace.extensions import db as _db
+
+    return sorted(m.class_.__name__ for m in _db.Model.registry.mappers if issubclass(m.class_, Audited))
+
+
+def search_log(*, object_type="", object_id="", actor="", action=""):
+    """The audit log, newest first, filtered by record, actor e-mail and action."""
+    query = sa.select(AuditLog).order_by(AuditLog.id.desc())
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type[:60])
+    if object_id:
+        query = query.where(AuditLog.object_id == object_id[:64])
+    if actor:
+        query = query.where(AuditLog.actor_label == actor.lower()[:254])
+    if action:
+        query = query.where(AuditLog.action == action[:40])
+    return query
+
+
 def record(action, obj=None, *, object_type=None, object_id=None, changes=None, actor=None):
     """Write a named event (a login, a deactivation) that is not a plain field change."""
     actor = actor if actor is not None else current_actor()

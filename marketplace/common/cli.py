@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
+from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common.audit import acting_as
 from marketplace.common.models import County
@@ -57,7 +58,7 @@ def seed_accounts():
         if user is None:
             county = counties.get(county_code)
             user = auth_services.create_user(
-                None, email=email, password=DEMO_PASSWORD, display_name=name, role=role,
+                SYSTEM, email=email, password=DEMO_PASSWORD, display_name=name, role=role,
                 county_id=county.id if county else None, phone=phone,
             )
             created.append(user)
@@ -72,12 +73,12 @@ def seed_demo_command(if_empty):
     if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
         click.echo("The database already has accounts; demo data not added.")
         return
-    with acting_as(None):
+    with acting_as(SYSTEM):
         created = seed_accounts()
         for seeder in _SEEDERS:
             seeder()
     db.session.commit()
     click.echo(f"Demo data ready ({len(created)} new accounts). Every demo login uses the password "
                f"{DEMO_PASSWORD}:")
-    for local, role, name, county_code, _ in DEMO_ACCOUNTS:
+    for local, role, name, _county, _phone in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<17} {local + '@' + DEMO_DOMAIN:<32} {name}")

@@ -24,10 +24,13 @@ def register(app):
     def csrf_error(error):
         view = current_app.view_functions.get(request.endpoint)
         if view is not None and getattr(view, "rerender_on_csrf_error", False):
-            # The view validates its own FlaskForm, which fails on the same token, so it only
-            # re-renders the form: what was typed stays, and the form says why it was refused.
+            # Run the view again only to show its form: with g.csrf_failed set, every BaseForm
+            # refuses to validate, so nothing is written; what was typed stays on the page.
             g.csrf_failed = True
-            response = current_app.make_response(view(**(request.view_args or {})))
+            try:
+                response = current_app.make_response(view(**(request.view_args or {})))
+            except HTTPException as exc:  # e.g. the rate limiter, which also wraps the view
+                return http_error(exc)
             response.status_code = 400
             return response
         return _page(400, "csrf")

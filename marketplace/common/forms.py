@@ -2,6 +2,7 @@
 
 import re
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import validators
@@ -18,6 +19,10 @@ class BaseForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
+        if g.get("csrf_failed"):
+            # The request failed the app-wide CSRF check (token, or same-site Referer on HTTPS):
+            # the form is shown again but never acted on.
+            valid = False
         for field in self:
             data = field.data
             if not isinstance(data, str) or field.type in ("CSRFTokenField", "HiddenField"):
@@ -30,7 +35,8 @@ class BaseForm(FlaskForm):
 
 
 def Required():
-    return validators.InputRequired(message=_l("This field is required."))
+    """Present and not just spaces."""
+    return validators.DataRequired(message=_l("This field is required."))
 
 
 def EmailAddress():

@@ -26,12 +26,21 @@ class InvalidParent(DomainError):
 
 
 def _require_admin(actor):
-    if actor is not None and not permissions.can_manage_reference_data(actor):
+    if actor is not permissions.SYSTEM and not permissions.can_manage_reference_data(actor):
         raise PermissionDenied()
 
 
+class ValueRequired(DomainError):
+    message = _l("This field is required.")
+
+
 def _clean(values):
-    return {key: value.strip() if isinstance(value, str) else value for key, value in values.items()}
+    """Strip text values; code and both names must not end up empty."""
+    values = {key: value.strip() if isinstance(value, str) else value for key, value in values.items()}
+    for key in ("code", "name_zh", "name_en"):
+        if key in values and not values[key]:
+            raise ValueRequired(field=key)
+    return values
 
 
 def list_counties(active_only=False):

@@ -30,6 +30,7 @@ def register(app):
         permissions=permissions,
         Role=Role,
         switch_language_url=i18n.switch_language_url,
+        url_with=i18n.url_with,
         language_names=i18n.LANGUAGE_NAMES,
         operator_name=operator_name,
     )
