@@ -65,6 +65,15 @@ class BaseConfig:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
 
+    # Uploads (qualification scans): PDF, JPEG or PNG, checked by content, kept outside the web root.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or str(INSTANCE_DIR / "uploads")
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+    # After a new pledge version is issued, agencies have this many days to sign it again before
+    # their profile says "pledge outdated".
+    PLEDGE_GRACE_DAYS = int(os.environ.get("PLEDGE_GRACE_DAYS", "30"))
+    QUALIFICATION_REMINDER_DAYS = 30
+    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
     PASSWORD_MIN_LENGTH = 10
     # argon2id parameters (argon2-cffi's defaults are the RFC 9106 "low memory" profile).
     ARGON2_TIME_COST = 3

@@ -78,18 +78,22 @@ def register_blueprints(app):
     from marketplace.admin.views import bp as admin_bp
     from marketplace.auth.views import bp as auth_bp
     from marketplace.common.views import bp as common_bp
+    from marketplace.pledges.views import bp as pledges_bp
+    from marketplace.providers.notice_views import bp as notices_bp
+    from marketplace.providers.views import bp as providers_bp
 
-    app.register_blueprint(common_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (common_bp, auth_bp, admin_bp, providers_bp, notices_bp, pledges_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_commands(app):
     from marketplace.auth.cli import create_user_command
     from marketplace.common.cli import seed_demo_command
+    from marketplace.providers.cli import notices_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(notices_cli)
 
 
 def register_errorhandlers(app):

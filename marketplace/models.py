@@ -1,4 +1,8 @@
 """Every model, imported in one place so that migrations and `flask db check` see the whole schema."""
 
 from marketplace.auth.models import User  # noqa: F401
-from marketplace.common.models import AuditLog, County, ServiceCategory  # noqa: F401
+from marketplace.common.models import AuditLog, County, ServiceCategory, StoredFile  # noqa: F401
+from marketplace.pledges.models import PledgeSignature, PledgeText  # noqa: F401
+from marketplace.providers.models import (  # noqa: F401
+    Fee, NoticeBatch, NoticeEntry, Provider, ProviderRevision, Qualification, StaffMember,
+)

@@ -1,6 +1,7 @@
 """Fixtures: one migrated database per run; each test runs in a transaction that is rolled back."""
 
 import re
+import tempfile
 
 import flask_migrate
 import pytest
@@ -18,10 +19,14 @@ from tests import dbutil
 PASSWORD = "Safe-Passw0rd-2026"
 
 
+UPLOADS = tempfile.mkdtemp(prefix="marketplace-test-uploads-")
+
+
 def make_config(database_url, **overrides):
     class Config(TestingConfig):
         def __init__(self):
             self.SQLALCHEMY_DATABASE_URI = database_url
+            self.UPLOAD_FOLDER = UPLOADS
             for key, value in overrides.items():
                 setattr(self, key, value)
 

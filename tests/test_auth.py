@@ -22,7 +22,7 @@ def user_count(db):
 def test_agency_registers_and_is_logged_in_at_once(client, db):
     response = register(client)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/auth/account")
+    assert response.headers["Location"].endswith("/providers/me")
     page = client.get("/auth/account").get_data(as_text=True)
     assert "zhangwei@example.cn" in page
     user = db.session.scalar(sa.select(User).where(User.email == "zhangwei@example.cn"))
@@ -77,7 +77,7 @@ def test_password_confirmation_must_match(client):
 
 def test_login_reaches_the_roles_start_page(client, users):
     expected = {"admin": "/admin/users", "city_regulator": "/admin/audit",
-                "county_regulator": "/auth/account", "agency": "/auth/account", "enterprise": "/auth/account"}
+                "county_regulator": "/auth/account", "agency": "/providers/me", "enterprise": "/auth/account"}
     for role, user in users.items():
         response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
         assert response.headers["Location"].endswith(expected[role]), role

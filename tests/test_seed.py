@@ -8,7 +8,7 @@ from marketplace.common.cli import DEMO_ACCOUNTS, DEMO_DOMAIN, DEMO_PASSWORD
 from marketplace.common.models import County
 from marketplace.extensions import limiter
 
-START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/admin/audit"}
+START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/admin/audit", Role.AGENCY: "/providers/me"}
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):

@@ -73,6 +73,35 @@ def can_read_audit_log(user):
     return is_admin(user) or is_city_regulator(user)
 
 
+def can_declare(user):
+    """Agency accounts keep a declaration of their own."""
+    return is_agency(user)
+
+
+def can_edit_provider(user, provider):
+    return is_agency(user) and provider is not None and provider.account_id == user.id
+
+
+def can_view_provider_private(user, provider):
+    """Drafts, revision history and scanned certificates: the agency itself, regulators, admins."""
+    return can_edit_provider(user, provider) or is_regulator(user) or is_admin(user)
+
+
+def can_suspend_provider(user, provider):
+    """City regulators anywhere; a county regulator for agencies registered in its county."""
+    return is_city_regulator(user) or (
+        is_county_regulator(user) and provider is not None and provider.county_id == user.county_id
+    )
+
+
+def can_manage_pledge_texts(user):
+    return is_admin(user)
+
+
+def can_publish_notices(user):
+    return is_city_regulator(user)
+
+
 def in_jurisdiction(user, county_id):
     """City regulators and admins cover every county; a county regulator only its own."""
     if is_admin(user) or is_city_regulator(user):

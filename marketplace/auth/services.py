@@ -220,4 +220,6 @@ def start_endpoint(user):
         return "admin.users"
     if permissions.is_city_regulator(user):
         return "admin.audit_log"
+    if permissions.is_agency(user):
+        return "providers.mine"
     return "auth.account"

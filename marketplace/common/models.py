@@ -88,3 +88,19 @@ class AuditLog(db.Model):
     actor = relationship("User", lazy="joined")
 
     __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+
+
+class StoredFile(db.Model):
+    """An uploaded file, kept under instance/uploads (outside the web root), served only through
+    the permission check of the record that refers to it. Files are never overwritten."""
+
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(sa.String(200), unique=True)  # relative to the upload folder
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    mime_type: Mapped[str] = mapped_column(sa.String(50))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -23,9 +23,31 @@ def _datetime(value, style="medium"):
     return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm" if style == "short" else "yyyy-MM-dd HH:mm:ss")
 
 
+def _date(value):
+    """A date, or the local (Beijing) date of a datetime, as YYYY-MM-DD."""
+    from datetime import datetime
+
+    from flask_babel import format_date
+
+    from marketplace.common.time import as_utc
+
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(as_utc(value), "yyyy-MM-dd")
+    return format_date(value, "yyyy-MM-dd")
+
+
+def _money(value):
+    return "—" if value is None else f"{value:,.2f}"
+
+
 def register(app):
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.filters["money"] = _money
+    app.jinja_env.filters["zip"] = lambda a, b: list(zip(a, b, strict=False))
     app.jinja_env.globals.update(
         permissions=permissions,
         Role=Role,

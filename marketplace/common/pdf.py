@@ -1,0 +1,253 @@
+"""PDF documents (notice batches, pledge certificates) as bytes; no Flask here."""
+
+import hashlib
+import io
+import logging
+import os
+import threading
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import (CondPageBreak, KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table,
+                                TableStyle)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+FALLBACK_FONT = "STSong-Light"
+MONO_FONT = "Courier"
+
+_fonts = {}  # resolved path -> registered font name
+_fonts_lock = threading.Lock()
+
+
+def register_cjk_font(path=None):
+    """Register a CJK font once per process and return its name (STSong-Light if `path` is unusable)."""
+    path = path or os.environ.get("PDF_CJK_FONT") or DEFAULT_CJK_FONT
+    with _fonts_lock:
+        if path not in _fonts:
+            _fonts[path] = _load_font(path)
+        return _fonts[path]
+
+
+def _load_font(path):
+    if os.path.isfile(path):
+        name = "CJK-" + hashlib.sha1(path.encode()).hexdigest()[:10]
+        try:
+            # subfontIndex picks the first face of a .ttc and is ignored for a plain .ttf.
+            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+            return name
+        except Exception as exc:  # TTFError for PostScript-outline fonts (Noto CJK), anything for junk
+            log.warning("PDF font %s unusable (%s); falling back to %s", path, exc, FALLBACK_FONT)
+    else:
+        log.info("PDF font %s not found; using %s", path, FALLBACK_FONT)
+    if FALLBACK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+    return FALLBACK_FONT
+
+
+def _numbered_canvas(font, footer_text):
+    """A canvas class that draws the footer and "第 N 页 / 共 M 页" once the page count is known."""
+
+    class NumberedCanvas(canvas.Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._saved_pages = []
+
+        def showPage(self):
+            self._saved_pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._saved_pages)
+            for state in self._saved_pages:
+                self.__dict__.update(state)
+                self._draw_footer(total)
+                super().showPage()
+            super().save()
+
+        def _draw_footer(self, total):
+            width, _ = self._pagesize
+            self.setFont(font, 8)
+            self.setFillColor(colors.HexColor("#555555"))
+            self.drawString(15 * mm, 8 * mm, footer_text)
+            self.drawRightString(width - 15 * mm, 8 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+
+    return NumberedCanvas
+
+
+def _styles(font):
+    base = ParagraphStyle("cjk", fontName=font, fontSize=10, leading=14, wordWrap="CJK")
+    return {
+        "title": ParagraphStyle("title", base, fontSize=18, leading=24, alignment=TA_CENTER, spaceAfter=4),
+        "subtitle": ParagraphStyle("subtitle", base, fontSize=10.5, alignment=TA_CENTER, spaceAfter=8),
+        "body": base,
+        "heading": ParagraphStyle("heading", base, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4),
+        "cell": ParagraphStyle("cell", base, fontSize=8, leading=10),
+        "head": ParagraphStyle("head", base, fontSize=8.5, leading=10.5, textColor=colors.white),
+        "label": ParagraphStyle("label", base, fontSize=9, leading=12, textColor=colors.HexColor("#555555")),
+        "mono": ParagraphStyle("mono", base, fontName=MONO_FONT, fontSize=8.5, leading=11, wordWrap=None),
+        "code": ParagraphStyle("code", base, fontName="Courier-Bold", fontSize=20, leading=24),
+    }
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def _p(value, style):
+    """A Paragraph of plain text (markup characters escaped)."""
+    return Paragraph(escape(_text(value)), style)
+
+
+def _text_width(text, font, size):
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+def _column_widths(columns, rows, font, size, available):
+    """Short columns get their full width (no wrapping); long ones share the rest, narrowest first."""
+    pad, short = 8, available * 0.12
+    natural = []
+    for i, column in enumerate(columns):
+        cells = max((_text_width(_text(row[i]), font, size) for row in rows[:300]), default=0)
+        head = _text_width(str(column), font, size + 0.5)
+        natural.append(max(cells, min(head, short), 2 * size) + pad)
+    if sum(natural) <= available:
+        return [w * available / sum(natural) for w in natural]
+    widths = [w if w <= short else None for w in natural]
+    flexible = sorted((w, i) for i, w in enumerate(natural) if widths[i] is None)
+    remaining = available - sum(w for w in widths if w is not None)
+    if remaining < len(flexible) * 6 * size:  # too many short columns: just scale everything down
+        return [w * available / sum(natural) for w in natural]
+    for k, (want, i) in enumerate(flexible):  # water-filling: nobody gets more than an equal share
+        widths[i] = min(want, remaining / (len(flexible) - k))
+        remaining -= widths[i]
+    return widths
+
+
+def _table(columns, rows, styles, font, available):
+    """A LongTable with a repeated header; only cells too wide for their column become Paragraphs."""
+    cell = styles["cell"]
+    widths = _column_widths(columns, rows, font, cell.fontSize, available)
+    data = [[_p(c, styles["head"]) for c in columns]]
+    limits = [w - 6.5 for w in widths]  # left + right padding, with a little slack
+    for row in rows:
+        out = []
+        for i, value in enumerate(row):
+            text = _text(value)
+            if "\n" in text or _text_width(text, font, cell.fontSize) > limits[i]:
+                out.append(Paragraph(escape(text).replace("\n", "<br/>"), cell))
+            else:
+                out.append(text)  # plain strings draw far faster than Paragraphs
+        data.append(out)
+    table = LongTable(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 1), (-1, -1), font, cell.fontSize, cell.leading),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#34495e")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+    ]))
+    return table
+
+
+def notice_batch_pdf(*, title, batch_no, published_at_text, intro_lines, columns, rows, sections=None,
+                     footer_text, author="", font_path=None):
+    """A landscape A4 notice-batch list: heading, intro, paged table, optional sections, numbered footer."""
+    font = register_cjk_font(font_path)
+    styles = _styles(font)
+    buf = io.BytesIO()
+    pagesize = landscape(A4)
+    doc = SimpleDocTemplate(buf, pagesize=pagesize, title=title, author=author, subject=batch_no,
+                            leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=15 * mm)
+    story = [_p(title, styles["title"]), _p(f"{batch_no}　　{published_at_text}", styles["subtitle"])]
+    story += [_p(line, styles["body"]) for line in intro_lines or ()]
+    story.append(Spacer(1, 4 * mm))
+    story.append(_table(columns, rows, styles, font, doc.width))
+    for heading, sec_columns, sec_rows in sections or ():
+        if sec_rows:
+            story.append(CondPageBreak(30 * mm))  # never a heading alone at the foot of a page
+            story.append(_p(heading, styles["heading"]))
+            story.append(_table(sec_columns, sec_rows, styles, font, doc.width))
+    doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
+    return buf.getvalue()
+
+
+def _qr(url, size):
+    widget = QrCodeWidget(url)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _certificate_border(canv, doc):
+    width, height = doc.pagesize
+    canv.saveState()
+    canv.setStrokeColor(colors.HexColor("#8b1a1a"))
+    canv.setLineWidth(2)
+    canv.rect(10 * mm, 10 * mm, width - 20 * mm, height - 20 * mm)
+    canv.setLineWidth(0.5)
+    canv.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
+    canv.restoreState()
+
+
+def pledge_certificate_pdf(*, title, provider_name, uscc, signer_name, signer_title, signed_at_text,
+                           version_label, clauses, text_sha256, verification_code, verify_url, labels,
+                           author="", font_path=None):
+    """An A4 certificate of a signed pledge with its clauses, hash, verification code and QR code."""
+    font = register_cjk_font(font_path)
+    st = _styles(font)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author=author, subject=provider_name,
+                            leftMargin=22 * mm, rightMargin=22 * mm, topMargin=22 * mm, bottomMargin=22 * mm)
+
+    def field_table(pairs, widths):
+        data = [[_p(labels[key], st["label"]), _p(value, st["body"])] for key, value in pairs]
+        table = Table(data, colWidths=widths, hAlign="LEFT")
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                   ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+        return table
+
+    label_w = 32 * mm
+    story = [_p(title, st["title"]), Spacer(1, 6 * mm),
+             field_table([("provider", provider_name), ("uscc", uscc)], [label_w, doc.width - label_w]),
+             Spacer(1, 4 * mm)]
+    clause = ParagraphStyle("clause", st["body"], fontSize=10.5, leading=16, leftIndent=14, firstLineIndent=-14,
+                            spaceAfter=3)
+    story += [_p(f"{n}. {text}", clause) for n, text in enumerate(clauses, 1)]
+    story.append(Spacer(1, 6 * mm))
+    story.append(field_table([("signer", signer_name), ("signer_title", signer_title),
+                              ("signed_at", signed_at_text), ("version", version_label)],
+                             [label_w, doc.width - label_w]))
+    story.append(Spacer(1, 5 * mm))
+
+    qr_size = 36 * mm
+    left = [_p(labels["sha256"], st["label"]), _p(text_sha256, st["mono"]), Spacer(1, 3 * mm),
+            _p(labels["verification_code"], st["label"]), _p(verification_code, st["code"]), Spacer(1, 3 * mm),
+            _p(labels["verify_at"], st["label"]), _p(verify_url, ParagraphStyle("url", st["mono"], fontSize=9))]
+    box = Table([[left, _qr(verify_url, qr_size)]], colWidths=[doc.width - qr_size - 8 * mm, qr_size + 8 * mm])
+    box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                             ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#9aa5b1")),
+                             ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                             ("TOPPADDING", (0, 0), (-1, -1), 6),
+                             ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    story.append(KeepTogether([box]))
+    doc.build(story, onFirstPage=_certificate_border, onLaterPages=_certificate_border)
+    return buf.getvalue()

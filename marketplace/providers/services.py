@@ -1,0 +1,371 @@
+"""Declaration rules: the agency's own record, its parts, revisions, publication, suspension.
+
+Services flush but never commit; views and CLI commands commit.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import abort, current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+from stdnum.cn import ric, uscc as uscc_number
+from stdnum.exceptions import ValidationError
+
+from marketplace.auth import permissions
+from marketplace.common.errors import DomainError, PermissionDenied
+from marketplace.common.models import County, ServiceCategory
+from marketplace.common.time import utcnow
+from marketplace.common.uploads import store_upload
+from marketplace.extensions import db
+from marketplace.providers.models import (
+    Fee, Provider, ProviderRevision, ProviderStatus, Qualification, StaffMember, mask_id_number,
+)
+
+
+class InvalidUSCC(DomainError):
+    message = _l("This is not a valid unified social credit code: check the 18 characters and the last one.")
+    field = "uscc"
+
+
+class DuplicateUSCC(DomainError):
+    field = "uscc"
+
+    def __init__(self):
+        super().__init__(_l("An agency with this credit code has already been declared. If it is yours and you "
+                            "cannot reach that account, contact the bureau (%(phone)s).",
+                            phone=current_app.config["OPERATOR_CONTACT"]))
+
+
+class InvalidPeriod(DomainError):
+    message = _l("The end date cannot be before the start date.")
+    field = "valid_to"
+
+
+class InvalidPrice(DomainError):
+    field = "price_min"
+
+
+class InvalidIdNumber(DomainError):
+    message = _l("This is not a valid 18-digit resident ID number.")
+    field = "id_number"
+
+
+class FutureDate(DomainError):
+    message = _l("The founding date cannot be in the future.")
+    field = "founded_on"
+
+
+class ReasonRequired(DomainError):
+    message = _l("Give the reason; it is shown on the public profile.")
+    field = "reason"
+
+
+class InvalidStatusChange(DomainError):
+    message = _l("This change of status is not possible now.")
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+def own_provider(user, create=False):
+    """The agency record of an agency account (made empty, as a draft, on first use)."""
+    provider = db.session.scalar(sa.select(Provider).where(Provider.account_id == user.id))
+    if provider is None and create:
+        provider = Provider(account_id=user.id, contact_person=user.display_name, phone=user.phone or "",
+                            email=user.email, status=ProviderStatus.DRAFT)
+        db.session.add(provider)
+        db.session.flush()
+    return provider
+
+
+def get_provider_or_404(provider_id, *, for_user=None, private=False):
+    """A provider by id. Drafts are not public (404); ``private`` pages need ``can_view_provider_private``."""
+    provider = db.session.get(Provider, provider_id, options=[
+        selectinload(Provider.categories), selectinload(Provider.regions),
+        selectinload(Provider.qualifications), selectinload(Provider.staff), selectinload(Provider.fees),
+    ])
+    if provider is None:
+        abort(404)
+    if private or provider.status is ProviderStatus.DRAFT:
+        if not permissions.can_view_provider_private(for_user, provider):
+            abort(404 if provider.status is ProviderStatus.DRAFT else 403)
+    return provider
+
+
+def _own_item(model, provider, item_id):
+    item = db.session.get(model, item_id)
+    if item is None or item.provider_id != provider.id or item.deleted_at is not None:
+        abort(404)
+    return item
+
+
+# --- completeness ----------------------------------------------------------------------------
+
+REQUIRED_FIELDS = (
+    ("uscc", _l("Unified social credit code")),
+    ("name", _l("Agency name")),
+    ("legal_representative", _l("Legal representative")),
+    ("county_id", _l("Registered county")),
+    ("address", _l("Address")),
+    ("contact_person", _l("Contact person")),
+    ("phone", _l("Phone")),
+    ("description", _l("Description of services")),
+)
+
+
+def missing_items(provider):
+    """What the declaration still lacks before the pledge can be signed."""
+    missing = [label for field, label in REQUIRED_FIELDS if not getattr(provider, field)]
+    if not provider.categories:
+        missing.append(_l("At least one service category"))
+    if not provider.regions:
+        missing.append(_l("At least one county served"))
+    return missing
+
+
+# --- revisions -------------------------------------------------------------------------------
+
+def _money(value):
+    return None if value is None else f"{Decimal(value):.2f}"
+
+
+def snapshot(provider):
+    """The declaration as plain values, for revisions (personal ID numbers masked)."""
+    db.session.flush()
+    db.session.expire(provider, ["county", "categories", "regions", "qualifications", "staff", "fees"])
+    return {
+        "uscc": provider.uscc or "",
+        "name": provider.name,
+        "former_names": provider.former_names,
+        "legal_representative": provider.legal_representative,
+        "county": provider.county.name_zh if provider.county else "",
+        "address": provider.address,
+        "contact_person": provider.contact_person,
+        "phone": provider.phone,
+        "email": provider.email,
+        "website": provider.website,
+        "founded_on": provider.founded_on.isoformat() if provider.founded_on else "",
+        "description": provider.description,
+        "categories": [c.name_zh for c in provider.categories],
+        "regions": [c.name_zh for c in provider.regions],
+        "qualifications": [
+            f"{q.cert_number}｜{q.issuer}｜{q.scope}｜{q.valid_from.isoformat()}—{q.valid_to.isoformat()}"
+            + (f"｜{q.file.original_name}" if q.file else "")
+            for q in provider.qualifications
+        ],
+        "staff": [f"{s.name}｜{s.cert_number}｜{s.title}｜{mask_id_number(s.id_number)}" for s in provider.staff],
+        "fees": [
+            f"{f.item}｜{f.unit}｜{_money(f.price_min)}" + (f"—{_money(f.price_max)}" if f.price_max else "")
+            + f"｜{f.basis}"
+            for f in provider.fees
+        ],
+        "status": provider.status.value,
+        "status_reason": provider.status_reason,
+        "pledge_version": provider.pledge_version,
+    }
+
+
+def _record(actor, provider, summary, before):
+    """Store a revision when the declaration changed; the public sees only the current state."""
+    after = snapshot(provider)
+    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    if not changes:
+        return None
+    provider.revision_count += 1
+    provider.updated_at = utcnow()
+    revision = ProviderRevision(
+        provider_id=provider.id, number=provider.revision_count, created_at=utcnow(),
+        actor_id=getattr(actor, "id", None), actor_label=getattr(actor, "email", None),
+        summary=summary, changes=changes,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def revisions(provider):
+    return db.session.scalars(
+        sa.select(ProviderRevision).where(ProviderRevision.provider_id == provider.id)
+        .order_by(ProviderRevision.number.desc())
+    ).all()
+
+
+# --- the declaration -------------------------------------------------------------------------
+
+def _require_owner(actor, provider):
+    if not permissions.can_edit_provider(actor, provider):
+        raise PermissionDenied()
+
+
+def clean_uscc(value):
+    """Upper-case, without spaces; checked with python-stdnum (length, alphabet, check digit)."""
+    value = (value or "").replace(" ", "").replace("-", "").upper()
+    if not value:
+        return None
+    try:
+        return uscc_number.validate(value)
+    except ValidationError:
+        raise InvalidUSCC() from None
+
+
+def save_declaration(actor, provider, *, category_ids, region_ids, **values):
+    """Save the declaration's main part (a draft may be incomplete; what is given must be valid)."""
+    _require_owner(actor, provider)
+    before = snapshot(provider)
+    values["uscc"] = clean_uscc(values.get("uscc"))
+    if values["uscc"] and db.session.scalar(
+        sa.select(Provider.id).where(Provider.uscc == values["uscc"], Provider.id != provider.id)
+    ):
+        raise DuplicateUSCC()
+    if values.get("founded_on") and values["founded_on"] > date.today():
+        raise FutureDate()
+    if values.get("county_id") is not None and db.session.get(County, values["county_id"]) is None:
+        raise DomainError(_l("Choose a county from the list."), field="county_id")
+    if provider.status is not ProviderStatus.DRAFT and not values["uscc"]:
+        raise InvalidUSCC(_l("A published agency must keep its credit code."))
+    for key, value in values.items():
+        setattr(provider, key, value.strip() if isinstance(value, str) else value)
+    provider.categories = db.session.scalars(
+        sa.select(ServiceCategory).where(ServiceCategory.id.in_(category_ids or []),
+                                         ServiceCategory.parent_id.is_not(None))
+    ).all()
+    provider.regions = db.session.scalars(sa.select(County).where(County.id.in_(region_ids or []))).all()
+    db.session.flush()
+    return _record(actor, provider, "declaration", before)
+
+
+def save_qualification(actor, provider, existing, *, upload=None, **values):
+    """Add (``item=None``) or change a qualification; a new scan replaces the old one."""
+    _require_owner(actor, provider)
+    if values["valid_to"] < values["valid_from"]:
+        raise InvalidPeriod()
+    before = snapshot(provider)
+    item = existing
+    if item is None:
+        item = Qualification(provider_id=provider.id)
+        db.session.add(item)
+    for key, value in values.items():
+        setattr(item, key, value.strip() if isinstance(value, str) else value)
+    if upload is not None:
+        item.file_id = store_upload(upload, actor=actor).id
+    db.session.flush()
+    _record(actor, provider, "qualification", before)
+    return item
+
+
+def save_staff(actor, provider, existing, **values):
+    """Add or change a staff member; the ID number, when given, must be a valid resident ID."""
+    _require_owner(actor, provider)
+    id_number = (values.get("id_number") or "").strip().upper()
+    if id_number:
+        try:
+            id_number = ric.validate(id_number)
+        except ValidationError:
+            raise InvalidIdNumber() from None
+    values["id_number"] = id_number
+    before = snapshot(provider)
+    item = existing
+    if item is None:
+        item = StaffMember(provider_id=provider.id)
+        db.session.add(item)
+    for key, value in values.items():
+        setattr(item, key, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    _record(actor, provider, "staff", before)
+    return item
+
+
+def save_fee(actor, provider, existing, **values):
+    """Add or change a fee line: a price or a price range, never negative."""
+    _require_owner(actor, provider)
+    low, high = values["price_min"], values.get("price_max")
+    if low is None or low < 0:
+        raise InvalidPrice(_l("The price cannot be negative."))
+    if high is not None and high < low:
+        raise InvalidPrice(_l("The upper price cannot be lower than the lower price."), field="price_max")
+    before = snapshot(provider)
+    item = existing
+    if item is None:
+        item = Fee(provider_id=provider.id)
+        db.session.add(item)
+    for key, value in values.items():
+        setattr(item, key, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    _record(actor, provider, "fee", before)
+    return item
+
+
+def remove_item(actor, provider, item, summary):
+    """Soft-delete a qualification, staff member or fee line (it stays in the revisions)."""
+    _require_owner(actor, provider)
+    before = snapshot(provider)
+    item.deleted_at = utcnow()
+    db.session.flush()
+    _record(actor, provider, summary, before)
+
+
+# --- publication -----------------------------------------------------------------------------
+
+def record_pledge_signed(actor, provider, signature):
+    """A signature on the pledge in force publishes the agency: no approval step."""
+    before = snapshot(provider)
+    provider.pledge_version = signature.version
+    provider.pledge_signed_at = signature.signed_at
+    if provider.status in (ProviderStatus.DRAFT, ProviderStatus.WITHDRAWN):
+        provider.status = ProviderStatus.PUBLISHED
+        provider.status_reason = ""
+        provider.status_changed_at = signature.signed_at
+        provider.first_published_at = provider.first_published_at or signature.signed_at
+    _record(actor, provider, "pledge", before)
+
+
+def withdraw(actor, provider):
+    """The agency takes itself off the directory (it can come back by signing the pledge again)."""
+    _require_owner(actor, provider)
+    if provider.status is not ProviderStatus.PUBLISHED:
+        raise InvalidStatusChange()
+    return _set_status(actor, provider, ProviderStatus.WITHDRAWN, "")
+
+
+def suspend(actor, provider, reason):
+    """A regulator suspends a published agency; the reason is public."""
+    if not permissions.can_suspend_provider(actor, provider):
+        raise PermissionDenied()
+    if provider.status is not ProviderStatus.PUBLISHED:
+        raise InvalidStatusChange()
+    return _set_status(actor, provider, ProviderStatus.SUSPENDED, reason)
+
+
+def reinstate(actor, provider, reason):
+    """A regulator lifts a suspension, with a reason that is public too."""
+    if not permissions.can_suspend_provider(actor, provider):
+        raise PermissionDenied()
+    if provider.status is not ProviderStatus.SUSPENDED:
+        raise InvalidStatusChange()
+    return _set_status(actor, provider, ProviderStatus.PUBLISHED, reason)
+
+
+def _set_status(actor, provider, status, reason):
+    reason = (reason or "").strip()
+    if status is ProviderStatus.SUSPENDED and not reason:
+        raise ReasonRequired()
+    if actor is not None and permissions.is_regulator(actor) and not reason:
+        raise ReasonRequired()
+    before = snapshot(provider)
+    provider.status = status
+    provider.status_reason = reason
+    provider.status_changed_at = utcnow()
+    db.session.flush()
+    return _record(actor, provider, "status", before)
+
+
+# --- qualification expiry --------------------------------------------------------------------
+
+def qualification_alerts(provider, today=None):
+    """(expired, expiring within the reminder period) qualifications."""
+    today = today or date.today()
+    days = current_app.config["QUALIFICATION_REMINDER_DAYS"]
+    expired = [q for q in provider.qualifications if q.expired(today)]
+    soon = [q for q in provider.qualifications if q.expires_within(today, days)]
+    return expired, soon
