@@ -140,6 +140,17 @@ def csrf_app(app):
     app.config["WTF_CSRF_ENABLED"] = False
 
 
+def collect_test_client_spool():
+    """Werkzeug's test client spools large multipart bodies to a temporary file it never closes;
+    collect it here, where that is expected, rather than let a ResourceWarning fail a later test."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
 def csrf_token(html):
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"

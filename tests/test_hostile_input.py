@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace.auth.roles import Role
-from tests.conftest import field_error
+from tests.conftest import collect_test_client_spool, field_error
 
 NASTY = [
     "张\x00伟",
@@ -60,6 +60,7 @@ def test_nul_in_the_address_is_a_clear_400(client):
 
 def test_oversize_request_is_a_friendly_413(client, app):
     response = client.post("/auth/login?lang=en", data={"email": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
+    collect_test_client_spool()
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
 

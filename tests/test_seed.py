@@ -1,5 +1,7 @@
 """`flask --app wsgi seed-demo`: realistic, idempotent, and every demo login works."""
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from marketplace.auth.models import User
@@ -7,6 +9,7 @@ from marketplace.auth.roles import Role
 from marketplace.common.cli import DEMO_ACCOUNTS, DEMO_DOMAIN, DEMO_PASSWORD
 from marketplace.common.models import County
 from marketplace.extensions import limiter
+from marketplace.providers.models import NoticeBatch, Provider, ProviderStatus, Qualification
 
 START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/admin/audit", Role.AGENCY: "/providers/me"}
 
@@ -17,8 +20,18 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):
     count = db.session.scalar(sa.select(sa.func.count(User.id)))
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == count == len(DEMO_ACCOUNTS)
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == count
     assert "0 new accounts" in second.output
+
+    statuses = dict(db.session.execute(sa.select(Provider.status, sa.func.count()).group_by(Provider.status)).all())
+    assert sum(statuses.values()) == 60
+    assert statuses[ProviderStatus.SUSPENDED] == 1 and statuses[ProviderStatus.WITHDRAWN] == 1
+    assert statuses[ProviderStatus.DRAFT] == 1 and statuses[ProviderStatus.PUBLISHED] == 57
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 3
+    expired = db.session.scalar(sa.select(sa.func.count(Qualification.id)).where(Qualification.valid_to < date.today()))
+    assert expired >= 3
+    counties = db.session.scalar(sa.select(sa.func.count(sa.distinct(Provider.county_id))))
+    assert counties == 8
 
     roles = set(db.session.scalars(sa.select(User.role)).all())
     assert roles == set(Role)

@@ -22,7 +22,8 @@ MASK = "******"
 
 
 class AuditLogIsAppendOnly(Exception):
-    """Raised when code tries to change or delete an audit entry."""
+    """Raised when code tries to change or delete an append-only record (``__append_only__``):
+    audit entries, revisions, signatures, notice batches. The database refuses it too."""
 
 
 @contextlib.contextmanager
@@ -122,8 +123,8 @@ def _entry(obj, action, changes, actor):
 @event.listens_for(Session, "before_flush")
 def _before_flush(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditLog):
-            raise AuditLogIsAppendOnly("audit log entries cannot be changed or deleted")
+        if getattr(obj, "__append_only__", False) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditLogIsAppendOnly(f"{type(obj).__name__} records cannot be changed or deleted")
     pending = session.info["audit_pending"] = []
     for obj in session.dirty:
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):

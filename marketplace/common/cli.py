@@ -48,6 +48,12 @@ def register_seeder(seeder):
     return seeder
 
 
+def _seeders():
+    from marketplace.providers.seed import seed_providers
+
+    return [*_SEEDERS, seed_providers]
+
+
 def seed_accounts():
     """Demo accounts for every role; returns (e-mail, role, name) of each."""
     counties = {c.code: c for c in db.session.scalars(sa.select(County))}
@@ -75,7 +81,7 @@ def seed_demo_command(if_empty):
         return
     with acting_as(SYSTEM):
         created = seed_accounts()
-        for seeder in _SEEDERS:
+        for seeder in _seeders():
             seeder()
     db.session.commit()
     click.echo(f"Demo data ready ({len(created)} new accounts). Every demo login uses the password "

@@ -74,6 +74,7 @@ class AuditLog(db.Model):
     """One state change: who, when, which record, and what changed. Rows are never updated or deleted."""
 
     __tablename__ = "audit_log"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)

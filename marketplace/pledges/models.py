@@ -34,6 +34,7 @@ class PledgeSignature(db.Model):
     """A signed pledge: the exact text, its SHA-256, signer, time and client address. Immutable."""
 
     __tablename__ = "pledge_signatures"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)

@@ -169,7 +169,8 @@ def format_code(code):
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
-def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_address=None, missing=()):
+def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_address=None, missing=(),
+         now=None):
     """The legal representative signs the pledge in force; the agency is published at once."""
     from marketplace.providers import services as providers
 
@@ -189,7 +190,7 @@ def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_
     body = signed_text(text, provider)
     signature = PledgeSignature(
         provider_id=provider.id, pledge_text_id=text.id, version=text.version,
-        signer_name=name, signer_title=(signer_title or "").strip(), signed_at=utcnow(),
+        signer_name=name, signer_title=(signer_title or "").strip(), signed_at=now or utcnow(),
         client_address=client_address, signed_text=body, text_sha256=sha256_hex(body),
         verification_code=_new_code(), signed_by_id=actor.id,
     )

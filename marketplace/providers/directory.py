@@ -17,7 +17,7 @@ LISTED = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
 
 SORTS = {
     "newest": (_l("Newest"), lambda: (Provider.first_published_at.desc(), Provider.id.desc())),
-    "name": (_l("Name"), lambda: (Provider.name, Provider.id)),
+    "name": (_l("Agency name"), lambda: (Provider.name, Provider.id)),
     "updated": (_l("Recently updated"), lambda: (Provider.updated_at.desc(), Provider.id.desc())),
 }
 

@@ -189,6 +189,7 @@ class ProviderRevision(db.Model):
     """An immutable record of one change to a declaration: who, when, which fields, old and new."""
 
     __tablename__ = "provider_revisions"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
@@ -206,6 +207,7 @@ class NoticeBatch(db.Model):
     """A published notice list (公示名单): an immutable snapshot with its diff, hash, PDF and CSV."""
 
     __tablename__ = "notice_batches"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
@@ -231,6 +233,7 @@ class NoticeEntry(db.Model):
     """One agency in one batch, as it stood then, and how it changed since the previous batch."""
 
     __tablename__ = "notice_entries"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("notice_batches.id"), index=True)

@@ -242,10 +242,6 @@ def my_history():
     return render_template("providers/history.html", provider=provider, revisions=services.revisions(provider))
 
 
-PLEDGE_LABELS = {ProviderStatus.PUBLISHED: "success", ProviderStatus.SUSPENDED: "danger",
-                 ProviderStatus.WITHDRAWN: "secondary", ProviderStatus.DRAFT: "warning"}
-
-
 @bp.app_context_processor
 def provider_helpers():
-    return {"status_colours": PLEDGE_LABELS}
+    return {"status_labels": {status.value: status.label for status in ProviderStatus}}
