@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.auth import permissions
 from marketplace.common import pdf
 from marketplace.common.errors import PermissionDenied
-from marketplace.common.models import County
+from marketplace.common.models import County, ServiceCategory
 from marketplace.common.time import as_utc, utcnow
 from marketplace.extensions import db
 from marketplace.providers.models import NoticeBatch, NoticeEntry, Provider, ProviderStatus
@@ -25,8 +25,23 @@ COLUMNS = ["序号", "机构名称", "统一社会信用代码", "法定代表�
 PDF_COLUMNS = ["序号", "机构名称", "统一社会信用代码", "注册地", "服务类别", "服务区域", "承诺签署日期"]
 
 
-def entry_snapshot(provider):
+def _ambiguous_names():
+    """Category names that occur under more than one group (金属冶炼 is both evaluated and tested):
+    those are printed with their group, the others alone."""
+    names = db.session.execute(sa.select(ServiceCategory.name_zh).where(ServiceCategory.parent_id.is_not(None))
+                               .group_by(ServiceCategory.name_zh).having(sa.func.count() > 1)).scalars()
+    return set(names)
+
+
+def _category_label(category, ambiguous):
+    if category.parent is not None and category.name_zh in ambiguous:
+        return f"{category.parent.name_zh}（{category.name_zh}）"
+    return category.name_zh
+
+
+def entry_snapshot(provider, ambiguous=None):
     """What the notice list says about one agency."""
+    ambiguous = _ambiguous_names() if ambiguous is None else ambiguous
     return {
         "name": provider.name,
         "uscc": provider.uscc,
@@ -34,8 +49,7 @@ def entry_snapshot(provider):
         "county": provider.county.name_zh if provider.county else "",
         "address": provider.address,
         "phone": provider.phone,
-        "categories": [c.name_zh if c.parent is None else f"{c.parent.name_zh}（{c.name_zh}）"
-                       for c in provider.categories],
+        "categories": [_category_label(c, ambiguous) for c in provider.categories],
         "regions": [c.name_zh for c in provider.regions],
         "pledge_version": provider.pledge_version,
         "pledge_signed_on": as_utc(provider.pledge_signed_at).astimezone(LOCAL).date().isoformat()
@@ -91,9 +105,9 @@ def publish_batch(actor, now=None):
         before = {e.provider_id: e for e in db.session.scalars(
             sa.select(NoticeEntry).where(NoticeEntry.batch_id == previous.id, NoticeEntry.change != "withdrawn"))}
 
-    rows, seen = [], set()
+    rows, seen, ambiguous = [], set(), _ambiguous_names()
     for position, provider in enumerate(providers, start=1):
-        snap = entry_snapshot(provider)
+        snap = entry_snapshot(provider, ambiguous)
         snap_digest = digest(snap)
         old = before.get(provider.id)
         change = "added" if old is None else ("changed" if old.digest != snap_digest else "unchanged")

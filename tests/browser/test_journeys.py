@@ -31,7 +31,8 @@ def test_register_switch_language_log_out_and_back_in(live_server, page, shot):
     page.get_by_label("密码", exact=True).fill("Anquan-2026-zt")
     page.get_by_label("确认密码").fill("Anquan-2026-zt")
     page.get_by_role("button", name="创建账号").click()
-    expect(page).to_have_url(re.compile(r"/auth/account$"))
+    expect(page).to_have_url(re.compile(r"/providers/me$"))  # an agency starts at its declaration
+    page.goto(live_server + "/auth/account")
     expect(page.locator("#account-role")).to_have_text("服务机构")
     shot(page, "account-zh")
 
@@ -57,9 +58,9 @@ def test_register_switch_language_log_out_and_back_in(live_server, page, shot):
     shot(page, "login-wrong-password-en")
     page.get_by_label("Password").fill("Anquan-2026-zt")
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/auth/account$"))
+    expect(page).to_have_url(re.compile(r"/providers/me$"))
     page.get_by_role("link", name="中文").click()
-    expect(page.get_by_role("heading", name="我的账号")).to_be_visible()
+    expect(page.get_by_role("link", name="编辑申报信息")).to_be_visible()
 
 
 def test_admin_creates_a_county_regulator(live_server, page, shot):
@@ -84,3 +85,72 @@ def test_admin_creates_a_county_regulator(live_server, page, shot):
     expect(page).to_have_url(re.compile(r"/admin/users$"))
     expect(page.get_by_role("cell", name="wujun@example.cn", exact=True)).to_be_visible()
     shot(page, "regulator-created")
+
+
+def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tmp_path):
+    page.goto(live_server + "/auth/register?lang=zh&role=agency")
+    page.get_by_label("联系人").fill("陆海燕")
+    page.get_by_label("电子邮箱").fill("luhaiyan@example.cn")
+    page.get_by_label("密码", exact=True).fill("Anquan-2026-lh")
+    page.get_by_label("确认密码").fill("Anquan-2026-lh")
+    page.get_by_role("button", name="创建账号").click()
+    expect(page).to_have_url(re.compile(r"/providers/me$"))
+    expect(page.locator("#missing-items")).to_be_visible()  # the checklist of what is still needed
+    shot(page, "checklist")
+
+    page.get_by_role("link", name="编辑申报信息").click()
+    page.get_by_label("统一社会信用代码").fill("91320600MA1ABCDE70")  # wrong check digit
+    page.get_by_label("机构名称").fill("南通江海安全技术咨询有限公司")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#uscc-error")).to_be_visible()
+    expect(page.get_by_label("机构名称")).to_have_value("南通江海安全技术咨询有限公司")
+    shot(page, "bad-credit-code")
+
+    page.get_by_label("统一社会信用代码").fill("91320600MA1ABCDE7U")
+    page.get_by_label("法定代表人", exact=True).fill("陆建平")
+    page.get_by_label("注册地").select_option(label="通州区")
+    page.get_by_label("地址").fill("南通市通州区新金西路 88 号")
+    page.get_by_label("联系电话").fill("0513-86001234")
+    page.get_by_label("服务简介").fill("安全咨询、隐患排查治理和应急预案编制服务。")
+    page.get_by_label("安全咨询").check()
+    page.get_by_label("应急预案编制").check()
+    page.locator("fieldset").filter(has_text="服务区域").get_by_label("通州区").check()
+    page.locator("fieldset").filter(has_text="服务区域").get_by_label("崇川区").check()
+    shot(page, "declaration-form")
+    page.get_by_role("button", name="保存").click()
+    expect(page).to_have_url(re.compile(r"/providers/me$"))
+    expect(page.locator("#missing-items")).to_have_count(0)
+
+    page.get_by_role("link", name="新增资质证书").click()
+    page.get_by_label("证书编号").fill("APJ-（苏）-888")
+    page.get_by_label("发证机关").fill("江苏省应急管理厅")
+    page.get_by_label("有效期起").fill("2024-01-01")
+    page.get_by_label("有效期至").fill("2028-12-31")
+    scan = tmp_path / "certificate.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.get_by_label("证书扫描件").set_input_files(str(scan))
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("cell", name="APJ-（苏）-888", exact=True)).to_be_visible()
+
+    page.get_by_role("link", name="签署诚信承诺书").click()
+    for box in page.locator("input[name=clauses]").all():
+        box.check()
+    page.get_by_label("法定代表人姓名").fill("陆建平")
+    shot(page, "pledge")
+    page.get_by_role("button", name="签署并公示").click()
+    expect(page).to_have_url(re.compile(r"/pledges/verify/"))
+    expect(page.locator("#recorded-hash")).to_be_visible()
+    recorded = page.locator("#recorded-hash").inner_text().strip()
+    expect(page.locator("#computed-hash")).to_contain_text(recorded)
+    shot(page, "verified")
+
+    with page.expect_download() as download:
+        page.evaluate("url => { const a = document.createElement('a'); a.href = url; a.download = 'c.pdf'; "
+                      "document.body.appendChild(a); a.click(); }",
+                      page.get_by_role("link", name=re.compile("PDF")).get_attribute("href"))
+    assert download.value.path().read_bytes().startswith(b"%PDF")
+
+    # Listed at once, with no regulator involved
+    page.goto(live_server + "/providers?q=江海")
+    expect(page.get_by_role("link", name="南通江海安全技术咨询有限公司")).to_be_visible()
+    shot(page, "listed")
