@@ -12,8 +12,11 @@ bp = Blueprint("common", __name__)
 
 @bp.get("/")
 def home():
+    from marketplace.providers import directory, notices
+
     return render_template("common/home.html", counties=reference.list_counties(active_only=True),
-                           groups=reference.category_tree(active_only=True))
+                           groups=reference.category_tree(active_only=True), figures=directory.key_figures(),
+                           latest=notices.latest_batch())
 
 
 @bp.get("/healthz")

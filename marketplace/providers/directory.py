@@ -79,6 +79,16 @@ def _pledge_condition(state):
     return sa.false() if in_grace else older
 
 
+def key_figures():
+    """Counts for the home page: listed agencies, and how many per county they serve."""
+    listed = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.PUBLISHED))
+    per_county = dict(db.session.execute(
+        sa.select(provider_regions.c.county_id, sa.func.count())
+        .join(Provider, Provider.id == provider_regions.c.provider_id)
+        .where(Provider.status == ProviderStatus.PUBLISHED).group_by(provider_regions.c.county_id)).all())
+    return {"listed": listed, "per_county": per_county}
+
+
 def row_flags(providers, today=None):
     """{provider id: {"pledge": (state, since), "expired": bool}} for a page of rows."""
     today = today or date.today()
