@@ -334,3 +334,33 @@ def test_outdated_pledge_is_shown_publicly(app, client, db, make_user, monkeypat
     html = client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
     assert "Pledge outdated since" in html
     assert "Pledge outdated since" in client.get("/providers?pledge=outdated&lang=en").get_data(as_text=True)
+
+
+def test_a_race_on_the_credit_code_is_a_message_not_a_500(client, db, make_user, login_as, monkeypatch):
+    taken, _ = helpers.publish(make_user(Role.AGENCY), n=41)
+    login_as(make_user(Role.AGENCY))
+    real_save = __import__("marketplace.providers.services", fromlist=["x"]).save_declaration
+
+    def racing_save(actor, provider, **kwargs):  # the duplicate check ran before the other agency committed
+        kwargs["uscc"] = None
+        real_save(actor, provider, **kwargs)
+        provider.uscc = taken.uscc
+
+    monkeypatch.setattr("marketplace.providers.services.save_declaration", racing_save)
+    response = client.post("/providers/me/declaration?lang=en", data=declaration_form(uscc=helpers.uscc_for(42)))
+    assert response.status_code == 200
+    assert "already been declared" in field_error(response.get_data(as_text=True), "uscc")
+
+
+def test_signing_and_publishing_are_in_the_audit_log(db, make_user):
+    from marketplace.auth.permissions import SYSTEM
+    from marketplace.common.models import AuditLog
+    from marketplace.providers import notices
+
+    user = make_user(Role.AGENCY)
+    helpers.publish(user, n=43)
+    batch = notices.publish_batch(SYSTEM)
+    actions = {(e.action, e.object_type) for e in db.session.scalars(sa.select(AuditLog))}
+    assert ("sign", "PledgeSignature") in actions and ("publish", "NoticeBatch") in actions
+    entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "publish"))
+    assert entry.changes["sha256"] == [None, batch.content_sha256]

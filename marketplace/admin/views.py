@@ -183,6 +183,8 @@ AUDIT_ACTIONS = {
     "logout": _l("Logged out"),
     "login_failed": _l("Failed login"),
     "login_refused_inactive": _l("Login refused (deactivated)"),
+    "sign": _l("Signed the pledge"),
+    "publish": _l("Published a notice list"),
 }
 
 

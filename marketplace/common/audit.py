@@ -150,10 +150,11 @@ def _after_flush(session, flush_context):
 
 
 def audited_types():
-    """The record types that appear in the log (every Audited model), for the filter list."""
+    """The record types that appear in the log (Audited models, and those with named events)."""
     from marketplace.extensions import db as _db
 
-    return sorted(m.class_.__name__ for m in _db.Model.registry.mappers if issubclass(m.class_, Audited))
+    return sorted(m.class_.__name__ for m in _db.Model.registry.mappers
+                  if issubclass(m.class_, Audited) or getattr(m.class_, "__audit_events__", False))
 
 
 def search_log(*, object_type="", object_id="", actor="", action=""):

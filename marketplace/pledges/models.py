@@ -35,6 +35,7 @@ class PledgeSignature(db.Model):
 
     __tablename__ = "pledge_signatures"
     __append_only__ = True
+    __audit_events__ = True  # signing is recorded as a named event
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)

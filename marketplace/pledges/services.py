@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace.auth import permissions
+from marketplace.common import audit
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import as_utc, utcnow
 from marketplace.extensions import db
@@ -195,6 +196,9 @@ def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_
         verification_code=_new_code(), signed_by_id=actor.id,
     )
     db.session.add(signature)
+    db.session.flush()
+    audit.record("sign", signature, changes={"provider_id": [None, provider.id], "version": [None, text.version],
+                                             "sha256": [None, signature.text_sha256]})
     providers.record_pledge_signed(actor, provider, signature)
     db.session.flush()
     return signature

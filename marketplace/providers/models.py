@@ -208,6 +208,7 @@ class NoticeBatch(db.Model):
 
     __tablename__ = "notice_batches"
     __append_only__ = True
+    __audit_events__ = True  # publication is recorded as a named event
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]

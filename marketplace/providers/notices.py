@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common import pdf
+from marketplace.common import audit, pdf
 from marketplace.common.errors import PermissionDenied
 from marketplace.common.models import County, ServiceCategory
 from marketplace.common.time import as_utc, utcnow
@@ -140,6 +140,8 @@ def publish_batch(actor, now=None):
     db.session.flush()
     db.session.add_all(NoticeEntry(batch_id=batch.id, provider_id=pid, position=p, change=c, digest=d, snapshot=s)
                        for pid, p, c, d, s in rows)
+    audit.record("publish", batch, actor=actor if actor is not permissions.SYSTEM else None, changes={
+        "batch_no": [None, batch_no], "total": [None, batch.total], "sha256": [None, batch.content_sha256]})
     db.session.flush()
     return batch
 

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
@@ -163,11 +164,14 @@ def declaration():
         try:
             services.save_declaration(_actor(), provider, category_ids=form.category_ids.data,
                                       region_ids=form.region_ids.data, **values)
+            db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)
+        except IntegrityError:  # another agency took the same credit code a moment ago
+            db.session.rollback()
+            show_error(form, services.DuplicateUSCC())
         else:
-            db.session.commit()
             flash(_("The declaration is saved."), "success")
             return redirect(url_for("providers.mine"))
     return render_template("providers/declaration.html", form=form, provider=provider, groups=groups,
