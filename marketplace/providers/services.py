@@ -235,23 +235,28 @@ def save_declaration(actor, provider, *, category_ids, region_ids, **values):
     return _record(actor, provider, "declaration", before)
 
 
-def save_qualification(actor, provider, existing, *, upload=None, **values):
-    """Add (``item=None``) or change a qualification; a new scan replaces the old one."""
-    _require_owner(actor, provider)
-    if values["valid_to"] < values["valid_from"]:
-        raise InvalidPeriod()
+def _save_item(actor, provider, model, existing, summary, values, upload=None):
+    """Create (``existing=None``) or update one listed item and record the revision."""
     before = snapshot(provider)
     item = existing
     if item is None:
-        item = Qualification(provider_id=provider.id)
+        item = model(provider_id=provider.id)
         db.session.add(item)
     for key, value in values.items():
         setattr(item, key, value.strip() if isinstance(value, str) else value)
     if upload is not None:
         item.file_id = store_upload(upload, actor=actor).id
     db.session.flush()
-    _record(actor, provider, "qualification", before)
+    _record(actor, provider, summary, before)
     return item
+
+
+def save_qualification(actor, provider, existing, *, upload=None, **values):
+    """Add or change a qualification; the period must be valid; a new scan replaces the old one."""
+    _require_owner(actor, provider)
+    if values["valid_to"] < values["valid_from"]:
+        raise InvalidPeriod()
+    return _save_item(actor, provider, Qualification, existing, "qualification", values, upload)
 
 
 def save_staff(actor, provider, existing, **values):
@@ -264,16 +269,7 @@ def save_staff(actor, provider, existing, **values):
         except ValidationError:
             raise InvalidIdNumber() from None
     values["id_number"] = id_number
-    before = snapshot(provider)
-    item = existing
-    if item is None:
-        item = StaffMember(provider_id=provider.id)
-        db.session.add(item)
-    for key, value in values.items():
-        setattr(item, key, value.strip() if isinstance(value, str) else value)
-    db.session.flush()
-    _record(actor, provider, "staff", before)
-    return item
+    return _save_item(actor, provider, StaffMember, existing, "staff", values)
 
 
 def save_fee(actor, provider, existing, **values):
@@ -284,16 +280,7 @@ def save_fee(actor, provider, existing, **values):
         raise InvalidPrice(_l("The price cannot be negative."))
     if high is not None and high < low:
         raise InvalidPrice(_l("The upper price cannot be lower than the lower price."), field="price_max")
-    before = snapshot(provider)
-    item = existing
-    if item is None:
-        item = Fee(provider_id=provider.id)
-        db.session.add(item)
-    for key, value in values.items():
-        setattr(item, key, value.strip() if isinstance(value, str) else value)
-    db.session.flush()
-    _record(actor, provider, "fee", before)
-    return item
+    return _save_item(actor, provider, Fee, existing, "fee", values)
 
 
 def remove_item(actor, provider, item, summary):
