@@ -206,6 +206,9 @@ def test_qualification_cannot_end_before_it_starts(client, db, make_user, login_
     ("-100", "", "price_min", "cannot be negative"),
     ("5000", "3000", "price_max", "cannot be lower"),
     ("abc", "", "price_min", "Not a valid decimal value"),
+    ("1e20", "", "price_min", "below 10,000,000,000"),
+    ("100", "99999999999999999999", "price_max", "below 10,000,000,000"),
+    ("NaN", "", "price_min", ""),
 ])
 def test_fee_prices_are_checked(client, db, make_user, login_as, low, high, field, message):
     login_as(make_user(Role.AGENCY))
