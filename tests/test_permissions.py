@@ -46,6 +46,10 @@ ROUTES = [
     ("GET", "/providers/{provider}/suspend", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
     ("POST", "/providers/{provider}/suspend", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
     ("GET", "/providers/{provider}/reinstate", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    # an agency registered in another county than the county regulator's (崇川区)
+    ("GET", "/providers/{elsewhere}/history", {"city_regulator": 200, "admin": 200}, 403),
+    ("GET", "/providers/{elsewhere_draft}", {"city_regulator": 200, "admin": 200}, 404),
+    ("GET", "/providers/{elsewhere}/suspend", {"anonymous": LOGIN, "city_regulator": 200}, 403),
     ("POST", "/providers/{provider}/reinstate", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
     # the agency's own declaration
     ("GET", "/providers/me", {"anonymous": LOGIN, "agency": 200}, 403),
@@ -65,6 +69,7 @@ ROUTES = [
     ("GET", "/notices/{batch}", {}, 200),
     ("GET", "/notices/{batch}.pdf", {}, 200),
     ("GET", "/notices/{batch}.csv", {}, 200),
+    ("GET", "/notices/{batch}.json", {}, 200),
     ("GET", "/notices/no-such-batch", {}, 404),
     ("GET", "/notices/publish", {"anonymous": LOGIN, "city_regulator": 200}, 403),
     ("POST", "/notices/publish", {"anonymous": LOGIN, "city_regulator": 302}, 403),
@@ -109,6 +114,10 @@ def world(users, make_user):
     other_fee = providers.save_fee(other, published, None, item="安全评价", unit="项", price_min=10000,
                                    price_max=None, basis="按规模")
     draft = helpers.declare(make_user("agency", email="draft-agency@example.cn"), n=2)
+    elsewhere, _ = helpers.publish(make_user("agency", email="tongzhou-agency@example.cn"), n=4,
+                                   county_code="320612")
+    elsewhere_draft = helpers.declare(make_user("agency", email="tongzhou-draft@example.cn"), n=5,
+                                      county_code="320612")
     own = helpers.declare(users["agency"], n=3)
     own_fee = providers.save_fee(users["agency"], own, None, item="安全咨询", unit="天", price_min=2000,
                                  price_max=3000, basis="按工作量")
@@ -117,7 +126,7 @@ def world(users, make_user):
     return {
         "other_user": other.id, "county": county().id,
         "category": db.session.scalar(sa.select(ServiceCategory.id).where(ServiceCategory.code == "consulting")),
-        "provider": published.id, "draft": draft.id, "file": qualification.file_id, "own_fee": own_fee.id,
+        "provider": published.id, "draft": draft.id, "elsewhere": elsewhere.id, "elsewhere_draft": elsewhere_draft.id, "file": qualification.file_id, "own_fee": own_fee.id,
         "other_fee": other_fee.id, "batch": batch.batch_no, "code": signature.verification_code,
         "text": pledges.current_text().id,
     }

@@ -83,15 +83,16 @@ def can_edit_provider(user, provider):
 
 
 def can_view_provider_private(user, provider):
-    """Drafts, revision history and scanned certificates: the agency itself, regulators, admins."""
-    return can_edit_provider(user, provider) or is_regulator(user) or is_admin(user)
+    """Drafts, revision history and scanned certificates: the agency itself, admins, city
+    regulators, and the county regulator of the county where the agency is registered."""
+    return can_edit_provider(user, provider) or (
+        provider is not None and in_jurisdiction(user, provider.county_id))
 
 
 def can_suspend_provider(user, provider):
     """City regulators anywhere; a county regulator for agencies registered in its county."""
-    return is_city_regulator(user) or (
-        is_county_regulator(user) and provider is not None and provider.county_id == user.county_id
-    )
+    return (is_city_regulator(user) or is_county_regulator(user)) and provider is not None and \
+        in_jurisdiction(user, provider.county_id)
 
 
 def can_manage_pledge_texts(user):

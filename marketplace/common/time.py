@@ -8,6 +8,13 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
+def local_today():
+    """Today's date in Nantong (Asia/Shanghai), whatever the server's time zone."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
 def as_utc(value):
     """Treat a naive datetime read back from SQLite as the UTC it was stored as."""
     if value is not None and value.tzinfo is None:

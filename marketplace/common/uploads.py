@@ -51,6 +51,13 @@ def _folder():
     return Path(current_app.config["UPLOAD_FOLDER"])
 
 
+def _safe_name(filename):
+    """The name to show for a file: its last path part, without control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:255] or "upload"
+
+
 def store_upload(file_storage, *, actor, field="file"):
     """Check and keep an uploaded file; returns the flushed ``StoredFile``."""
     limit = current_app.config["UPLOAD_MAX_BYTES"]
@@ -70,7 +77,7 @@ def store_upload(file_storage, *, actor, field="file"):
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     stored = StoredFile(
-        path=relative, original_name=(file_storage.filename or "upload")[:255], mime_type=mime,
+        path=relative, original_name=_safe_name(file_storage.filename), mime_type=mime,
         size=len(data), sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by_id=getattr(actor, "id", None), uploaded_at=now,
     )

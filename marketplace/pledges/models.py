@@ -41,6 +41,9 @@ class PledgeSignature(db.Model):
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     pledge_text_id: Mapped[int] = mapped_column(sa.ForeignKey("pledge_texts.id"))
     version: Mapped[int]
+    # The agency as named in the signed text (it may be renamed later; the pledge stays as signed).
+    provider_name: Mapped[str] = mapped_column(sa.String(200))
+    provider_uscc: Mapped[str] = mapped_column(sa.String(18))
     signer_name: Mapped[str] = mapped_column(sa.String(50))
     signer_title: Mapped[str] = mapped_column(sa.String(50))
     signed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

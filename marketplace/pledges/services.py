@@ -170,8 +170,7 @@ def format_code(code):
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
-def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_address=None, missing=(),
-         now=None):
+def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_address=None, now=None):
     """The legal representative signs the pledge in force; the agency is published at once."""
     from marketplace.providers import services as providers
 
@@ -180,7 +179,7 @@ def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_
     current = current_text()
     if current is None or text.id != current.id:
         raise NotCurrentText()
-    if missing:
+    if providers.missing_items(provider):
         raise DeclarationIncomplete()
     if len(confirmed) != len(text.clauses) or not all(confirmed):
         raise NotAllConfirmed()
@@ -191,6 +190,7 @@ def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_
     body = signed_text(text, provider)
     signature = PledgeSignature(
         provider_id=provider.id, pledge_text_id=text.id, version=text.version,
+        provider_name=provider.name, provider_uscc=provider.uscc,
         signer_name=name, signer_title=(signer_title or "").strip(), signed_at=now or utcnow(),
         client_address=client_address, signed_text=body, text_sha256=sha256_hex(body),
         verification_code=_new_code(), signed_by_id=actor.id,

@@ -43,7 +43,7 @@ def sign():
         try:
             signature = services.sign(_actor(), provider, text, signer_name=form.signer_name.data,
                                       signer_title=form.signer_title.data, confirmed=confirmed,
-                                      client_address=request.remote_addr, missing=missing)
+                                      client_address=request.remote_addr)
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -79,10 +79,9 @@ def certificate(code):
     signature = services.find_signature(code)
     if signature is None:
         abort(404)
-    provider = signature.provider
     text = signature.pledge_text
     data = pdf.pledge_certificate_pdf(
-        title=text.title_zh, provider_name=provider.name, uscc=provider.uscc,
+        title=text.title_zh, provider_name=signature.provider_name, uscc=signature.provider_uscc,
         signer_name=signature.signer_name, signer_title=signature.signer_title,
         signed_at_text=format_datetime(as_utc(signature.signed_at), "yyyy-MM-dd HH:mm:ss") + "（北京时间）",
         version_label=f"第{signature.version}版", clauses=[c["zh"] for c in text.clauses],
@@ -91,7 +90,7 @@ def certificate(code):
         labels={"provider": "承诺单位", "uscc": "统一社会信用代码", "signer": "签署人", "signer_title": "职务",
                 "signed_at": "签署时间", "version": "承诺书版本", "sha256": "承诺文本 SHA-256",
                 "verification_code": "验证码", "verify_at": "验证网址"},
-        author=provider.name, font_path=current_app.config.get("PDF_CJK_FONT"),
+        author=signature.provider_name, font_path=current_app.config.get("PDF_CJK_FONT"),
     )
     name = f"pledge-{signature.verification_code}.pdf"
     return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.auth.permissions import SYSTEM
 from marketplace.common.audit import acting_as
@@ -16,7 +17,11 @@ def publish_command():
     """Publish the next notice batch of all published agencies, with its PDF and CSV."""
     with acting_as(SYSTEM):
         batch = notices.publish_batch(SYSTEM)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException("another batch was published at the same moment; nothing was published") from None
     click.echo(f"Published {batch.batch_no}: {batch.total} agencies "
                f"(+{batch.added} added, {batch.changed} changed, {batch.withdrawn} withdrawn), "
                f"SHA-256 {batch.content_sha256}")

@@ -1,14 +1,14 @@
 """The public directory: which agencies are listed, filters, sorting, and per-row flags."""
 
 from dataclasses import dataclass
-from datetime import date
+
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace.common.models import ServiceCategory
-from marketplace.common.time import utcnow
+from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
 from marketplace.providers.models import Provider, ProviderStatus, provider_categories, provider_regions
@@ -91,7 +91,7 @@ def key_figures():
 
 def row_flags(providers, today=None):
     """{provider id: {"pledge": (state, since), "expired": bool}} for a page of rows."""
-    today = today or date.today()
+    today = today or local_today()
     current = pledges.current_text()
     now = utcnow()
     return {

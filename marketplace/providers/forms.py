@@ -14,8 +14,15 @@ class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
-    def pre_validate(self, form):  # unknown ids are ignored by the service, not a form error
-        pass
+    def pre_validate(self, form):
+        """Keep only offered values: a crafted id (unknown, out of use, absurdly large) is dropped."""
+        offered = set()
+        for choice in self.choices or []:
+            try:
+                offered.add(self.coerce(choice.value if hasattr(choice, "value") else choice[0]))
+            except (TypeError, ValueError):
+                continue
+        self.data = [value for value in (self.data or []) if value in offered]
 
 
 def optional_int(value):
@@ -29,6 +36,12 @@ DATE_MESSAGE = _l("Enter a date as YYYY-MM-DD.")
 NUMBER_MESSAGE = _l("Enter an amount in yuan, such as 12000 or 12000.50.")
 # Prices are stored as NUMERIC(12, 2); negative prices get the service's clearer message.
 PRICE_RANGE = validators.NumberRange(max=9999999999, message=_l("Enter an amount below 10,000,000,000 yuan."))
+
+
+def finite(form, field):
+    """NaN and infinities parse as decimals; they are not prices (and break NumberRange)."""
+    if field.data is not None and not field.data.is_finite():
+        raise validators.StopValidation(str(NUMBER_MESSAGE))
 
 
 class DeclarationForm(BaseForm):
@@ -80,9 +93,9 @@ class FeeForm(BaseForm):
     item = StringField(_l("Service item"), [Required(), MaxLength(200)], filters=[strip])
     unit = StringField(_l("Unit"), [Required(), MaxLength(50)], filters=[strip],
                        description=_l("For example: per project, per day, per test point."))
-    price_min = DecimalField(_l("Price (yuan)"), [validators.InputRequired(message=NUMBER_MESSAGE), PRICE_RANGE], places=2,
+    price_min = DecimalField(_l("Price (yuan)"), [validators.InputRequired(message=NUMBER_MESSAGE), finite, PRICE_RANGE], places=2,
                              description=_l("The price, or the lower end of a range."))
-    price_max = DecimalField(_l("Upper price (yuan)"), [Optional(), PRICE_RANGE], places=2,
+    price_max = DecimalField(_l("Upper price (yuan)"), [Optional(), finite, PRICE_RANGE], places=2,
                              description=_l("Only for a price range."))
     basis = TextAreaField(_l("Pricing basis"), [Optional(), MaxLength(1000)], render_kw={"rows": 3},
                           description=_l("How the price is set: market rules, scale of the site, workload…"))

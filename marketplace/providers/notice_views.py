@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.admin.forms import ConfirmForm
 from marketplace.auth import permissions
@@ -45,6 +46,13 @@ def pdf(batch_no):
     return _file(batch.pdf, "application/pdf", batch, "pdf")
 
 
+@bp.get("/<batch_no>.json")
+def canonical(batch_no):
+    """The exact content whose SHA-256 was published: anyone can hash these bytes and compare."""
+    batch = _batch_or_404(batch_no)
+    return _file(batch.canonical.encode("utf-8"), "application/json", batch, "json")
+
+
 @bp.get("/<batch_no>.csv")
 def csv(batch_no):
     batch = _batch_or_404(batch_no)
@@ -55,7 +63,7 @@ def _file(data, mimetype, batch, ext):
     from urllib.parse import quote
 
     name = f"notice-{batch.year}-{batch.sequence}.{ext}"
-    disposition = f"{'inline' if ext == 'pdf' else 'attachment'}; filename=\"{name}\"; " \
+    disposition = f"{'attachment' if ext == 'csv' else 'inline'}; filename=\"{name}\"; " \
                   f"filename*=UTF-8''{quote(batch.batch_no + '.' + ext)}"
     response = Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})
     response.headers["Cache-Control"] = "public, max-age=86400, immutable"  # a batch never changes
@@ -71,11 +79,15 @@ def publish():
             abort(400)
         try:
             batch = notices.publish_batch(current_user._get_current_object())
+            db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "danger")
             return redirect(url_for("notices.publish"))
-        db.session.commit()
+        except IntegrityError:  # another batch was published at the same moment
+            db.session.rollback()
+            flash(_("Another batch was published at the same moment. Look at it before publishing again."), "warning")
+            return redirect(url_for("notices.index"))
         flash(_("Batch %(no)s is published.", no=batch.batch_no), "success")
         return redirect(url_for("notices.detail", batch_no=batch.batch_no))
     return render_template("notices/publish.html", form=form, latest=notices.latest_batch())

@@ -20,7 +20,15 @@ from marketplace.extensions import db
 from marketplace.providers.models import NoticeBatch, NoticeEntry, Provider, ProviderStatus
 
 LOCAL = ZoneInfo("Asia/Shanghai")
-CHANGE_LABELS_ZH = {"added": "新增", "changed": "变更", "unchanged": "", "withdrawn": "撤出"}
+CHANGE_LABELS_ZH = {"added": "新增", "returned": "重新列入", "changed": "变更", "unchanged": "", "withdrawn": "撤出"}
+WITHDRAWN_REASONS_ZH = {"suspended": "暂停", "withdrawn": "主动撤出"}
+
+
+def change_label(change, snapshot):
+    """新增, 变更, 撤出（暂停）… as printed in the CSV and PDF."""
+    label = CHANGE_LABELS_ZH[change]
+    reason = WITHDRAWN_REASONS_ZH.get(snapshot.get("reason", ""))
+    return f"{label}（{reason}）" if change == "withdrawn" and reason else label
 COLUMNS = ["序号", "机构名称", "统一社会信用代码", "法定代表人", "注册地", "服务类别", "服务区域", "承诺签署日期", "本期变动"]
 PDF_COLUMNS = ["序号", "机构名称", "统一社会信用代码", "注册地", "服务类别", "服务区域", "承诺签署日期"]
 
@@ -93,6 +101,9 @@ def publish_batch(actor, now=None):
         raise PermissionDenied()
     now = now or utcnow()
     local = as_utc(now).astimezone(LOCAL)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One publisher at a time across workers: batch numbers and diffs follow one another.
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('notice_batches'))"))
     providers = db.session.scalars(
         sa.select(Provider).where(Provider.status == ProviderStatus.PUBLISHED)
         .outerjoin(County, Provider.county_id == County.id)
@@ -105,12 +116,16 @@ def publish_batch(actor, now=None):
         before = {e.provider_id: e for e in db.session.scalars(
             sa.select(NoticeEntry).where(NoticeEntry.batch_id == previous.id, NoticeEntry.change != "withdrawn"))}
 
+    listed_before = set(db.session.scalars(sa.select(NoticeEntry.provider_id).distinct()))
     rows, seen, ambiguous = [], set(), _ambiguous_names()
     for position, provider in enumerate(providers, start=1):
         snap = entry_snapshot(provider, ambiguous)
         snap_digest = digest(snap)
         old = before.get(provider.id)
-        change = "added" if old is None else ("changed" if old.digest != snap_digest else "unchanged")
+        if old is None:  # new to the list, or back after a withdrawal or a suspension
+            change = "returned" if provider.id in listed_before else "added"
+        else:
+            change = "changed" if old.digest != snap_digest else "unchanged"
         rows.append((provider.id, position, change, snap_digest, snap))
         seen.add(provider.id)
     gone = [e for pid, e in sorted(before.items()) if pid not in seen]
@@ -124,6 +139,7 @@ def publish_batch(actor, now=None):
     sequence = (db.session.scalar(sa.select(sa.func.max(NoticeBatch.sequence)).where(NoticeBatch.year == year)) or 0) + 1
     batch_no = f"{year}年第{sequence}期"
     counts = {kind: sum(1 for r in rows if r[2] == kind) for kind in ("added", "changed", "withdrawn")}
+    counts["added"] += sum(1 for r in rows if r[2] == "returned")
     content = {
         "batch_no": batch_no,
         "published_on": local.date().isoformat(),
@@ -149,7 +165,7 @@ def publish_batch(actor, now=None):
 def _row(position, snap, change):
     return [str(position), snap["name"], snap["uscc"], snap["legal_representative"], snap["county"],
             "；".join(snap["categories"]), "、".join(snap["regions"]), snap["pledge_signed_on"],
-            CHANGE_LABELS_ZH[change]]
+            change_label(change, snap)]
 
 
 def make_csv(rows):
@@ -169,10 +185,10 @@ def make_pdf(batch_no, local, rows, counts):
         return [str(position), snap["name"], snap["uscc"], snap["county"], "；".join(snap["categories"]),
                 "、".join(snap["regions"]), snap["pledge_signed_on"]]
 
-    def section(kind, heading):
-        chosen = [r for r in rows if r[2] == kind]
-        return (heading, ["机构名称", "统一社会信用代码", "注册地"],
-                [[s["name"], s["uscc"], s["county"]] for _, _, _, _, s in chosen])
+    def section(kinds, heading):
+        chosen = [r for r in rows if r[2] in kinds]
+        return (heading, ["机构名称", "统一社会信用代码", "注册地", "本期变动"],
+                [[s["name"], s["uscc"], s["county"], change_label(c, s)] for _, _, c, _, s in chosen])
 
     operator = current_app.config["OPERATOR_NAME_ZH"]
     return pdf.notice_batch_pdf(
@@ -186,8 +202,8 @@ def make_pdf(batch_no, local, rows, counts):
         ],
         columns=PDF_COLUMNS,
         rows=[pdf_row(p, s) for _, p, _, _, s in listed],
-        sections=[section("added", "本期新增机构"), section("changed", "本期信息变更机构"),
-                  section("withdrawn", "本期撤出机构")],
+        sections=[section(("added", "returned"), "本期新增机构"), section(("changed",), "本期信息变更机构"),
+                  section(("withdrawn",), "本期撤出机构")],
         footer_text=f"{operator} · {batch_no}",
         author=operator,
         font_path=current_app.config.get("PDF_CJK_FONT"),
@@ -195,5 +211,12 @@ def make_pdf(batch_no, local, rows, counts):
 
 
 def recompute_hash(batch):
-    """The SHA-256 of the stored canonical content, computed now (equals the published value)."""
-    return hashlib.sha256(batch.canonical.encode("utf-8")).hexdigest()
+    """The SHA-256 of the canonical content rebuilt now from the batch's entries (equals the published
+    value unless a stored entry was altered); the same bytes are served at /notices/<no>.json."""
+    entries_ = db.session.scalars(sa.select(NoticeEntry).where(NoticeEntry.batch_id == batch.id)
+                                  .order_by(NoticeEntry.id)).all()
+    content = json.loads(batch.canonical)
+    content["entries"] = [{"position": e.position, "change": e.change, "snapshot": e.snapshot}
+                          for e in entries_ if e.change != "withdrawn"]
+    content["withdrawn"] = [e.snapshot for e in entries_ if e.change == "withdrawn"]
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()

@@ -3,7 +3,8 @@
 Services flush but never commit; views and CLI commands commit.
 """
 
-from datetime import date
+import hashlib
+import hmac
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from stdnum.exceptions import ValidationError
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.models import County, ServiceCategory
-from marketplace.common.time import utcnow
+from marketplace.common.time import local_today, utcnow
 from marketplace.common.uploads import store_upload
 from marketplace.extensions import db
 from marketplace.providers.models import (
@@ -55,6 +56,22 @@ class InvalidIdNumber(DomainError):
 class FutureDate(DomainError):
     message = _l("The founding date cannot be in the future.")
     field = "founded_on"
+
+
+class ScanRequired(DomainError):
+    message = _l("Attach the scanned certificate.")
+    field = "file"
+
+
+class DeclarationMustStayComplete(DomainError):
+    def __init__(self, missing):
+        super().__init__(_l("A published agency's declaration must stay complete. Missing: %(items)s.",
+                            items="、".join(str(m) for m in missing)))
+
+
+class FrozenWhileSuspended(DomainError):
+    message = _l("While the agency is suspended its credit code and registered county cannot change.")
+    field = "county_id"
 
 
 class ReasonRequired(DomainError):
@@ -130,6 +147,14 @@ def _money(value):
     return None if value is None else f"{Decimal(value):.2f}"
 
 
+def _id_fingerprint(id_number):
+    """Masked, plus a keyed hash, so a revision shows that an ID number changed without showing it."""
+    if not id_number:
+        return ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return f"{mask_id_number(id_number)} #{hmac.new(key, id_number.encode(), hashlib.sha256).hexdigest()[:6]}"
+
+
 def snapshot(provider):
     """The declaration as plain values, for revisions (personal ID numbers masked)."""
     db.session.flush()
@@ -151,10 +176,10 @@ def snapshot(provider):
         "regions": [c.name_zh for c in provider.regions],
         "qualifications": [
             f"{q.cert_number}｜{q.issuer}｜{q.scope}｜{q.valid_from.isoformat()}—{q.valid_to.isoformat()}"
-            + (f"｜{q.file.original_name}" if q.file else "")
+            + (f"｜{q.file.original_name}（SHA-256 {q.file.sha256[:12]}）" if q.file else "")
             for q in provider.qualifications
         ],
-        "staff": [f"{s.name}｜{s.cert_number}｜{s.title}｜{mask_id_number(s.id_number)}" for s in provider.staff],
+        "staff": [f"{s.name}｜{s.cert_number}｜{s.title}｜{_id_fingerprint(s.id_number)}" for s in provider.staff],
         "fees": [
             f"{f.item}｜{f.unit}｜{_money(f.price_min)}" + (f"—{_money(f.price_max)}" if f.price_max else "")
             + f"｜{f.basis}"
@@ -172,10 +197,12 @@ def _record(actor, provider, summary, before):
     changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
     if not changes:
         return None
-    provider.revision_count += 1
+    number = (db.session.scalar(sa.select(sa.func.max(ProviderRevision.number))
+                                .where(ProviderRevision.provider_id == provider.id)) or 0) + 1
+    provider.revision_count = number
     provider.updated_at = utcnow()
     revision = ProviderRevision(
-        provider_id=provider.id, number=provider.revision_count, created_at=utcnow(),
+        provider_id=provider.id, number=number, created_at=utcnow(),
         actor_id=getattr(actor, "id", None), actor_label=getattr(actor, "email", None),
         summary=summary, changes=changes,
     )
@@ -195,6 +222,17 @@ def revisions(provider):
 
 def _require_owner(actor, provider):
     if not permissions.can_edit_provider(actor, provider):
+        raise PermissionDenied()
+    _lock(provider)
+
+
+def _lock(provider):
+    """Serialise writes to one agency (two tabs, two workers): PostgreSQL holds its row until commit."""
+    db.session.execute(sa.select(Provider.id).where(Provider.id == provider.id).with_for_update())
+
+
+def _require_own_item(provider, item):
+    if item is not None and (item.provider_id != provider.id or item.deleted_at is not None):
         raise PermissionDenied()
 
 
@@ -218,25 +256,39 @@ def save_declaration(actor, provider, *, category_ids, region_ids, **values):
         sa.select(Provider.id).where(Provider.uscc == values["uscc"], Provider.id != provider.id)
     ):
         raise DuplicateUSCC()
-    if values.get("founded_on") and values["founded_on"] > date.today():
+    if values.get("founded_on") and values["founded_on"] > local_today():
         raise FutureDate()
     if values.get("county_id") is not None and db.session.get(County, values["county_id"]) is None:
         raise DomainError(_l("Choose a county from the list."), field="county_id")
     if provider.status is not ProviderStatus.DRAFT and not values["uscc"]:
         raise InvalidUSCC(_l("A published agency must keep its credit code."))
+    if provider.status is ProviderStatus.SUSPENDED and (
+        values["uscc"] != provider.uscc or values.get("county_id", provider.county_id) != provider.county_id
+    ):
+        raise FrozenWhileSuspended()
     for key, value in values.items():
         setattr(provider, key, value.strip() if isinstance(value, str) else value)
     provider.categories = db.session.scalars(
-        sa.select(ServiceCategory).where(ServiceCategory.id.in_(category_ids or []),
+        sa.select(ServiceCategory).where(ServiceCategory.id.in_(_ids(category_ids)), ServiceCategory.active,
                                          ServiceCategory.parent_id.is_not(None))
     ).all()
-    provider.regions = db.session.scalars(sa.select(County).where(County.id.in_(region_ids or []))).all()
+    provider.regions = db.session.scalars(sa.select(County).where(County.id.in_(_ids(region_ids)), County.active)).all()
     db.session.flush()
+    if provider.status is not ProviderStatus.DRAFT:
+        missing = missing_items(provider)
+        if missing:
+            raise DeclarationMustStayComplete(missing)
     return _record(actor, provider, "declaration", before)
+
+
+def _ids(values):
+    """Record numbers from a form, without anything the database could not hold."""
+    return [v for v in (values or []) if isinstance(v, int) and 0 < v < 2**31]
 
 
 def _save_item(actor, provider, model, existing, summary, values, upload=None):
     """Create (``existing=None``) or update one listed item and record the revision."""
+    _require_own_item(provider, existing)
     before = snapshot(provider)
     item = existing
     if item is None:
@@ -245,7 +297,7 @@ def _save_item(actor, provider, model, existing, summary, values, upload=None):
     for key, value in values.items():
         setattr(item, key, value.strip() if isinstance(value, str) else value)
     if upload is not None:
-        item.file_id = store_upload(upload, actor=actor).id
+        item.file = store_upload(upload, actor=actor)
     db.session.flush()
     _record(actor, provider, summary, before)
     return item
@@ -256,6 +308,8 @@ def save_qualification(actor, provider, existing, *, upload=None, **values):
     _require_owner(actor, provider)
     if values["valid_to"] < values["valid_from"]:
         raise InvalidPeriod()
+    if upload is None and (existing is None or existing.file_id is None):
+        raise ScanRequired()
     return _save_item(actor, provider, Qualification, existing, "qualification", values, upload)
 
 
@@ -263,7 +317,9 @@ def save_staff(actor, provider, existing, **values):
     """Add or change a staff member; the ID number, when given, must be a valid resident ID."""
     _require_owner(actor, provider)
     id_number = (values.get("id_number") or "").strip().upper()
-    if id_number:
+    if not id_number and existing is not None:
+        id_number = existing.id_number  # an empty field keeps the number on file (it is never sent back)
+    elif id_number:
         try:
             id_number = ric.validate(id_number)
         except ValidationError:
@@ -286,6 +342,7 @@ def save_fee(actor, provider, existing, **values):
 def remove_item(actor, provider, item, summary):
     """Soft-delete a qualification, staff member or fee line (it stays in the revisions)."""
     _require_owner(actor, provider)
+    _require_own_item(provider, item)
     before = snapshot(provider)
     item.deleted_at = utcnow()
     db.session.flush()
@@ -296,6 +353,7 @@ def remove_item(actor, provider, item, summary):
 
 def record_pledge_signed(actor, provider, signature):
     """A signature on the pledge in force publishes the agency: no approval step."""
+    _lock(provider)
     before = snapshot(provider)
     provider.pledge_version = signature.version
     provider.pledge_signed_at = signature.signed_at
@@ -339,6 +397,7 @@ def _set_status(actor, provider, status, reason):
         raise ReasonRequired()
     if actor is not None and permissions.is_regulator(actor) and not reason:
         raise ReasonRequired()
+    _lock(provider)
     before = snapshot(provider)
     provider.status = status
     provider.status_reason = reason
@@ -351,7 +410,7 @@ def _set_status(actor, provider, status, reason):
 
 def qualification_alerts(provider, today=None):
     """(expired, expiring within the reminder period) qualifications."""
-    today = today or date.today()
+    today = today or local_today()
     days = current_app.config["QUALIFICATION_REMINDER_DAYS"]
     expired = [q for q in provider.qualifications if q.expired(today)]
     soon = [q for q in provider.qualifications if q.expires_within(today, days)]

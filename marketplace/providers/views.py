@@ -187,16 +187,12 @@ def item(kind, item_id=None):
     provider = _mine()
     item = services._own_item(model, provider, item_id) if item_id else None
     form = form_class(obj=item)
-    if request.method == "POST" and kind == "staff" and item is not None and not form.id_number.data:
-        form.id_number.data = item.id_number  # an empty ID field keeps the number already on file
+    if kind == "staff" and request.method == "GET":
+        form.id_number.data = ""  # never sent to the browser; shown masked beside the field
     if form.validate_on_submit():
         values = {name: form[name].data for name in fields}
         if kind == "qualifications":
-            upload = form.file.data if getattr(form.file.data, "filename", "") else None
-            if upload is None and item is None:
-                form.file.errors = list(form.file.errors) + [_("Attach the scanned certificate.")]
-                return render_template("providers/item.html", form=form, kind=kind, item=item, provider=provider)
-            values["upload"] = upload
+            values["upload"] = form.file.data if getattr(form.file.data, "filename", "") else None
         try:
             save(_actor(), provider, item, **values)
         except DomainError as exc:
@@ -206,8 +202,8 @@ def item(kind, item_id=None):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("providers.mine", _anchor=kind))
-    if kind == "staff" and item is not None and request.method == "GET":
-        form.id_number.data = ""  # never sent back to the browser; shown masked beside the field
+    if kind == "staff":
+        form.id_number.data = form.id_number.data if item is None else ""
     return render_template("providers/item.html", form=form, kind=kind, item=item, provider=provider)
 
 

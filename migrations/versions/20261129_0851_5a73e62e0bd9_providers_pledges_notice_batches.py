@@ -142,6 +142,8 @@ def upgrade():
     sa.Column('provider_id', sa.Integer(), nullable=False),
     sa.Column('pledge_text_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('provider_name', sa.String(length=200), nullable=False),
+    sa.Column('provider_uscc', sa.String(length=18), nullable=False),
     sa.Column('signer_name', sa.String(length=50), nullable=False),
     sa.Column('signer_title', sa.String(length=50), nullable=False),
     sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
