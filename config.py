@@ -72,6 +72,8 @@ class BaseConfig:
     # their profile says "pledge outdated".
     PLEDGE_GRACE_DAYS = int(os.environ.get("PLEDGE_GRACE_DAYS", "30"))
     QUALIFICATION_REMINDER_DAYS = 30
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
+    SEARCH_HEAL_ON_START = True
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
     PASSWORD_MIN_LENGTH = 10

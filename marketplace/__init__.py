@@ -72,6 +72,9 @@ def register_extensions(app):
 
     # Import every model so metadata (and `flask db check`) sees the whole schema.
     from marketplace import models  # noqa: F401
+    from marketplace import search
+
+    search.init_app(app)
 
 
 def register_blueprints(app):
@@ -90,10 +93,12 @@ def register_commands(app):
     from marketplace.auth.cli import create_user_command
     from marketplace.common.cli import seed_demo_command
     from marketplace.providers.cli import notices_cli
+    from marketplace.search.cli import search_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(notices_cli)
+    app.cli.add_command(search_cli)
 
 
 def register_errorhandlers(app):

@@ -11,7 +11,7 @@ from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from config import TestingConfig
-from marketplace import create_app
+from marketplace import create_app, search
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
 from tests import dbutil
@@ -27,6 +27,8 @@ def make_config(database_url, **overrides):
         def __init__(self):
             self.SQLALCHEMY_DATABASE_URI = database_url
             self.UPLOAD_FOLDER = UPLOADS
+            self.SEARCH_INDEX_DIR = tempfile.mkdtemp(prefix="marketplace-test-index-")
+            self.SEARCH_HEAL_ON_START = False
             for key, value in overrides.items():
                 setattr(self, key, value)
 
@@ -60,6 +62,7 @@ def app(database_url):
     app.test_client_class = IsolatedClient
     with app.app_context():
         flask_migrate.upgrade()
+        search.reindex()  # an empty index in step with the empty database
     yield app
 
 
@@ -108,6 +111,14 @@ def db(app):
             _db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture()
+def search_index(app, db):
+    """A fresh, empty index for one test (the database is rolled back after each test; the index,
+    being a folder, is not, so tests that search start from nothing)."""
+    search.backend().create()
+    return search.backend()
 
 
 @pytest.fixture()

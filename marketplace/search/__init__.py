@@ -1,0 +1,121 @@
+"""Search over agencies: one small interface (index, remove, search, status) with a Whoosh backend,
+kept in step with the database after each commit, and healed from the database when it is missing,
+stale or corrupt."""
+
+import fcntl
+import gc
+import logging
+import warnings
+from pathlib import Path
+
+from flask import current_app
+
+from marketplace.search import analysis
+from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401  (the interface)
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def init_app(app):
+    analysis.init_jieba(Path(app.instance_path) / "jieba-cache")
+    folder = Path(app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index")
+    app.extensions["search"] = WhooshBackend(folder)
+    from marketplace.common import health
+    from marketplace.search import sync  # noqa: F401  (session hooks)
+
+    health.register_check("search", health_check)
+    if app.config.get("SEARCH_HEAL_ON_START", True):
+        with app.app_context():
+            try:
+                heal()
+            except Exception as exc:  # e.g. before `flask db upgrade` made the tables
+                log.warning("search index not checked at start: %s", exc)
+
+
+def backend():
+    return current_app.extensions["search"]
+
+
+def health_check():
+    from marketplace.search.documents import database_state
+
+    state = backend().status()
+    count, latest = database_state()
+    ok = state["documents"] == count and state["latest_change"] >= latest
+    return {"ok": ok, "documents": state["documents"], "expected": count}
+
+
+def staleness():
+    """Why the index must be rebuilt ("missing", "corrupt", "stale"), or None when it is in step."""
+    from marketplace.search.documents import database_state
+
+    engine = backend()
+    if not engine.exists():
+        return "missing"
+    state = None
+    with warnings.catch_warnings():
+        # Whoosh leaves the files of an index it failed to open unclosed: they are collected
+        # here, quietly, whenever the garbage collector runs.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            state = engine.status()
+        except Exception as exc:  # unreadable files, a wrong format, a half-written index…
+            log.warning("search index unreadable: %s", str(exc))
+        if state is None:
+            engine.close()
+            gc.collect()
+            return "corrupt"
+    count, latest = database_state()
+    if state["documents"] != count or state["latest_change"] < latest:
+        return "stale"
+    return None
+
+
+def reindex(progress=None):
+    """Rebuild the whole index from the database; ``progress(n)`` is told of each batch."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+    from marketplace.providers.models import Provider
+    from marketplace.search.documents import LISTED, document, listed_query
+
+    ids = db.session.scalars(sa.select(Provider.id).where(Provider.status.in_(LISTED)).order_by(Provider.id)).all()
+
+    def batches():
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            docs = [document(p) for p in db.session.scalars(listed_query().where(Provider.id.in_(chunk)))]
+            db.session.expunge_all()
+            if progress:
+                progress(len(chunk))
+            yield docs
+
+    with _exclusive():
+        backend().rebuild(batches())
+    return len(ids)
+
+
+def heal():
+    """Check the index against the database and rebuild it when needed; returns the reason or None."""
+    reason = staleness()
+    if reason:
+        log.info("search index %s: rebuilding", reason)
+        reindex()
+    return reason
+
+
+class _exclusive:
+    """One rebuild at a time across the workers of a server (a lock file next to the index)."""
+
+    def __enter__(self):
+        path = Path(backend().path).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(path, "w")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+        return False

@@ -1,0 +1,297 @@
+"""The search interface, and its Whoosh implementation (one index per server, under instance/).
+
+A shared backend for a province-wide deployment would implement the same four methods.
+"""
+
+import os
+import re
+import shutil
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+
+from whoosh import fields, index, query as Q, sorting
+from whoosh.analysis import RegexTokenizer
+from whoosh.highlight import HtmlFormatter, ContextFragmenter
+
+from marketplace.search import analysis
+
+TEXT_FIELDS = ("name", "former_names", "description", "categories", "quals", "staff")
+HIGHLIGHT_FIELDS = ("name", "description")
+MAX_QUERY = 100
+SORTS = ("relevance", "newest", "rating")
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    category_id: int | None = None
+    county_id: int | None = None
+    pledge_min: int | None = None  # pledge_version at least …
+    pledge_max: int | None = None  # … or below (older versions)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Hit:
+    provider_id: int
+    highlights: dict = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    hits: list
+    total: int
+    page: int
+    pages: int
+    facets: dict
+    suggestion: str | None = None
+
+
+def clean_text(text):
+    """What a visitor typed, made safe: no control characters, bounded, lower-case latin."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in (text or ""))
+    return re.sub(r"\s+", " ", text).strip()[:MAX_QUERY]
+
+
+def schema():
+    chinese = analysis.chinese_analyzer()
+    spaces = RegexTokenizer(r"[a-z]+")
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        name=fields.TEXT(analyzer=chinese, stored=True, field_boost=4.0),
+        former_names=fields.TEXT(analyzer=chinese, field_boost=2.0),
+        name_py=fields.TEXT(analyzer=spaces, field_boost=3.0),
+        name_ini=fields.TEXT(analyzer=spaces, field_boost=3.0),
+        description=fields.TEXT(analyzer=chinese, stored=True),
+        categories=fields.TEXT(analyzer=chinese, field_boost=1.5),
+        quals=fields.TEXT(analyzer=chinese),
+        staff=fields.TEXT(analyzer=chinese),
+        category_ids=fields.KEYWORD(commas=True, sortable=True),
+        county_ids=fields.KEYWORD(commas=True, sortable=True),
+        status=fields.ID(sortable=True),
+        pledge_version=fields.NUMERIC(sortable=True),
+        published_ts=fields.NUMERIC(bits=64, sortable=True),
+        updated_ts=fields.NUMERIC(bits=64, stored=True, sortable=True),
+        rating=fields.NUMERIC(sortable=True),  # average rating × 100 (Whoosh cannot sort float columns)
+    )
+
+
+class WhooshBackend:
+    """One Whoosh index in a folder; one searcher per process, refreshed only when the index changed."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._ix = None
+        self._searcher = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def _open(self):
+        if self._ix is None:
+            self._ix = index.open_dir(self.path)
+        return self._ix
+
+    def exists(self):
+        """Whether the folder holds an index at all (it may still be corrupt)."""
+        return os.path.isdir(self.path) and any(name.endswith(".toc") for name in os.listdir(self.path))
+
+    def create(self):
+        """A new, empty index (whatever was in the folder is removed)."""
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.makedirs(self.path, exist_ok=True)
+        self._ix = index.create_in(self.path, schema())
+        return self._ix
+
+    def close(self):
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher, self._ix = None, None
+
+    def status(self):
+        """{"documents": n, "latest_change": ts} of the index; raises when it is missing or corrupt."""
+        with self._searcher_for_read() as searcher:
+            return {"documents": searcher.doc_count(), "latest_change": self._latest(searcher)}
+
+    def _latest(self, searcher):
+        facet = sorting.FieldFacet("updated_ts", reverse=True)
+        results = searcher.search(Q.Every(), limit=1, sortedby=facet)
+        return int(results[0]["updated_ts"]) if len(results) else 0
+
+    # --- writing -----------------------------------------------------------------------------
+    def index(self, documents, remove_ids=(), *, writer=None):
+        """Add or replace documents and remove others, in one commit."""
+        own = writer is None
+        writer = writer or self._open().writer(timeout=10.0)
+        try:
+            for doc_id in remove_ids:
+                writer.delete_by_term("id", str(doc_id))
+            for doc in documents:
+                writer.update_document(**doc)
+        except Exception:
+            if own:
+                writer.cancel()
+            raise
+        if own:
+            writer.commit()
+
+    def rebuild(self, batches):
+        """Build a fresh index from an iterable of document batches (a progress bar wraps it)."""
+        ix = self.create()
+        writer = ix.writer(procs=1, limitmb=256)
+        try:
+            for batch in batches:
+                for doc in batch:
+                    writer.add_document(**doc)
+        except Exception:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+
+    # --- reading -----------------------------------------------------------------------------
+    class _Borrow:
+        def __init__(self, searcher):
+            self.searcher = searcher
+
+        def __enter__(self):
+            return self.searcher
+
+        def __exit__(self, *exc):
+            return False
+
+    def _searcher_for_read(self):
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = self._open().searcher()
+            elif not self._searcher.up_to_date():
+                # A new searcher, not refresh(): refresh reuses segment readers and would keep
+                # showing documents deleted since (a withdrawn agency).
+                self._searcher.close()
+                self._searcher = self._open().searcher()
+            return self._Borrow(self._searcher)
+
+    def search(self, q):
+        """Hits for one page, with facet counts and highlights; hostile input gives no results."""
+        with self._searcher_for_read() as searcher:
+            text_query, suggestion_terms = self._text_query(searcher, clean_text(q.text).lower())
+            filters = self._filters(q)
+            query = Q.And([text_query] + filters) if filters else text_query
+            if q.sort == "newest":
+                sortedby, reverse = "published_ts", True
+            elif q.sort == "rating":
+                sortedby, reverse = "rating", True
+            else:
+                sortedby, reverse = (None, False) if q.text.strip() else ("published_ts", True)
+            facets = {"category": sorting.FieldFacet("category_ids", allow_overlap=True, maptype=sorting.Count),
+                      "county": sorting.FieldFacet("county_ids", allow_overlap=True, maptype=sorting.Count),
+                      "pledge": sorting.FieldFacet("pledge_version", maptype=sorting.Count)}
+            page = max(1, q.page)
+            results = searcher.search_page(query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse,
+                                           groupedby=facets, terms=True)
+            results.results.fragmenter = ContextFragmenter(maxchars=80, surround=24)
+            results.results.formatter = HtmlFormatter(tagname="mark", between=" … ")
+            hits = []
+            for hit in results:
+                highlights = {}
+                for name in HIGHLIGHT_FIELDS:
+                    try:
+                        snippet = hit.highlights(name, top=2)
+                    except Exception:  # a highlight is a nicety; never fail a search for it
+                        snippet = ""
+                    if snippet:
+                        highlights[name] = snippet
+                hits.append(Hit(int(hit["id"]), highlights))
+            total = results.total
+            groups = results.results.groups
+            facet_counts = {
+                "category": {int(k): v for k, v in groups("category").items() if k},
+                "county": {int(k): v for k, v in groups("county").items() if k},
+                "pledge": {int(k or 0): v for k, v in groups("pledge").items()},
+            }
+            suggestion = None
+            if total == 0 and suggestion_terms:
+                suggestion = self._suggest(searcher, suggestion_terms)
+            pages = max(1, -(-total // q.per_page))
+            return SearchResult(hits, total, min(page, pages), pages, facet_counts, suggestion)
+
+    def _filters(self, q):
+        filters = []
+        if q.category_id:
+            filters.append(Q.Term("category_ids", str(q.category_id)))
+        if q.county_id:
+            filters.append(Q.Term("county_ids", str(q.county_id)))
+        if q.pledge_min is not None or q.pledge_max is not None:
+            filters.append(Q.NumericRange("pledge_version", q.pledge_min, q.pledge_max))
+        return filters
+
+    def _text_query(self, searcher, text):
+        """Every typed word must match somewhere: Chinese through jieba in the text fields, latin
+        letters as pinyin or initials (run-together spellings are split on the index's words)."""
+        if not text:
+            return Q.Every(), []
+        clauses, latin = [], []
+        for part in text.split(" "):
+            if analysis.LATIN.match(part):
+                latin.append(part)
+                clauses.append(self._latin_clause(searcher, part))
+                continue
+            for word in [w for w in re.split(r"[a-z0-9]+|[^\w]+", part) if w] or []:
+                clauses.append(Q.Or([self._words_clause(alt) for alt in (word,) + analysis.SYNONYMS.get(word, ())]))
+            for chunk in re.findall(r"[a-z]+", part):
+                latin.append(chunk)
+                clauses.append(self._latin_clause(searcher, chunk))
+        clauses = [c for c in clauses if c is not None]
+        if not clauses:
+            return Q.NullQuery, latin
+        return (Q.And(clauses) if len(clauses) > 1 else clauses[0]), latin
+
+    def _words_clause(self, text):
+        """All of jieba's words of ``text``, each in any text field."""
+        tokens = [t.text for t in _chinese()(text)] or [text]
+        return Q.And([Q.Or([Q.Term(f, tok) for f in TEXT_FIELDS]) for tok in tokens])
+
+    def _latin_clause(self, searcher, token):
+        options = [Q.Term("name_py", token), Q.Term("name_ini", token)]
+        for fieldname in ("name_py", "name_ini"):
+            parts = analysis.segment(token, _Vocabulary(searcher, fieldname))
+            if parts and len(parts) > 1:
+                options.append(Q.And([Q.Term(fieldname, p) for p in parts]))
+        return Q.Or(options)
+
+    def _suggest(self, searcher, tokens):
+        """A near spelling that would find something (pinyin typed slightly wrong)."""
+        corrected = []
+        for token in tokens:
+            found = None
+            for fieldname in ("name_py", "name_ini"):
+                options = searcher.suggest(fieldname, token, limit=1, maxdist=2)
+                if options:
+                    found = options[0]
+                    break
+            corrected.append(found or token)
+        suggestion = " ".join(corrected)
+        return suggestion if suggestion != " ".join(tokens) else None
+
+
+_analyzer = None
+
+
+def _chinese():
+    global _analyzer
+    if _analyzer is None:
+        _analyzer = analysis.chinese_analyzer()
+    return _analyzer
+
+
+class _Vocabulary:
+    """``token in vocabulary`` looks the word up in one field of the index."""
+
+    def __init__(self, searcher, fieldname):
+        self.reader, self.fieldname = searcher.reader(), fieldname
+
+    def __contains__(self, word):
+        return (self.fieldname, word) in self.reader

@@ -1,0 +1,31 @@
+"""``flask --app wsgi search reindex`` and ``search check``."""
+
+import time
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from marketplace import search
+from marketplace.extensions import db
+from marketplace.providers.models import Provider
+from marketplace.search.documents import LISTED
+
+search_cli = AppGroup("search", help="The agencies' search index.")
+
+
+@search_cli.command("reindex")
+def reindex_command():
+    """Rebuild the search index from the database, with a progress bar."""
+    total = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status.in_(LISTED)))
+    started = time.perf_counter()
+    with click.progressbar(length=total, label="Indexing agencies") as bar:
+        count = search.reindex(progress=bar.update)
+    click.echo(f"{count} agencies indexed in {time.perf_counter() - started:.1f} s.")
+
+
+@search_cli.command("check")
+def check_command():
+    """Compare the index with the database; rebuild it when it is missing, stale or corrupt."""
+    reason = search.heal()
+    click.echo(f"The index was {reason}; rebuilt." if reason else "The index is in step with the database.")

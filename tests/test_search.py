@@ -1,0 +1,157 @@
+"""Chinese full-text search over agencies: analysis, pinyin, facets, sync after commit, healing."""
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace import search
+from marketplace.auth.roles import Role
+from marketplace.providers import services
+from marketplace.providers.models import provider_categories
+from marketplace.search import SearchQuery
+from tests import helpers
+
+
+def ids(result):
+    return [hit.provider_id for hit in result.hits]
+
+
+def find(text="", **kwargs):
+    return search.backend().search(SearchQuery(text=text, **kwargs))
+
+
+@pytest.fixture()
+def agencies(search_index, make_user, db):
+    """Four listed agencies, committed so the index follows."""
+    specs = [
+        (1, "南通安泰安全评价有限公司", ("se_chemicals",), ("320613",), "专业从事危险化学品企业安全评价。"),
+        (2, "如皋华信检测技术有限公司", ("it_chemicals",), ("320682",), "危化品储存场所检测检验，安全评价配合服务。"),
+        (3, "海门众安应急管理咨询有限公司", ("emergency_plans", "training"), ("320614", "320613"),
+         "应急预案编制、演练评估与安全培训。"),
+        (4, "启东明德职业卫生技术服务有限公司", ("occupational_health",), ("320681",), "职业病危害因素检测。"),
+    ]
+    made = {}
+    for n, name, categories, regions, description in specs:
+        provider, _ = helpers.publish(make_user(Role.AGENCY), n=300 + n, name=name, categories=categories,
+                                      regions=regions, description=description)
+        made[n] = provider
+    db.session.commit()  # the index is written after the commit
+    return made
+
+
+def test_chinese_queries_find_the_expected_agencies(agencies):
+    assert set(ids(find("安全评价"))) >= {agencies[1].id}
+    assert ids(find("危化 检测")) == [agencies[2].id]
+    assert ids(find("应急预案")) == [agencies[3].id]
+
+
+def test_name_matches_rank_above_description_matches(agencies):
+    # 安全评价 is in agency 1's name and only in agency 2's description
+    assert ids(find("安全评价"))[:2] == [agencies[1].id, agencies[2].id]
+
+
+@pytest.mark.parametrize("text", ["nantong anquan", "ntaq", "南通 安全", "NanTong AnQuan", "nantonganquan"])
+def test_pinyin_and_initials_find_the_agency(agencies, text):
+    assert agencies[1].id in ids(find(text))
+
+
+def test_filters_and_facets_agree_with_the_database(agencies, db):
+    consulting_group = helpers.category("emergency_plans").parent_id
+    result = find(category_id=consulting_group)
+    assert set(ids(result)) == {agencies[3].id, agencies[4].id}
+    chongchuan = helpers.county("320613").id
+    result = find(county_id=chongchuan)
+    assert set(ids(result)) == {agencies[1].id, agencies[3].id}
+    everything = find()
+    assert everything.total == 4
+    per_category = dict(db.session.execute(
+        sa.select(provider_categories.c.category_id, sa.func.count()).group_by(provider_categories.c.category_id)).all())
+    for category_id, count in per_category.items():
+        assert everything.facets["category"][category_id] == count
+    assert everything.facets["county"][chongchuan] == 2
+    combined = find("安全", county_id=chongchuan)
+    assert set(ids(combined)) <= {agencies[1].id, agencies[3].id}
+
+
+def test_withdrawn_or_suspended_agencies_leave_the_results_after_commit(agencies, db, make_user):
+    provider = agencies[1]
+    services.withdraw(provider.account, provider)
+    assert agencies[1].id in ids(find("安泰"))  # not before the commit
+    db.session.commit()
+    assert agencies[1].id not in ids(find("安泰"))
+    services.suspend(make_user(Role.CITY_REGULATOR), agencies[2], "暂停整改")
+    db.session.commit()
+    assert agencies[2].id in ids(find("华信"))  # suspended agencies stay listed, marked on the page
+
+
+def test_a_rolled_back_change_never_reaches_the_index(agencies, db):
+    provider = agencies[4]
+    services.withdraw(provider.account, provider)
+    db.session.rollback()
+    assert agencies[4].id in ids(find("明德"))
+
+
+def test_deleting_the_index_heals_from_the_database(agencies, app):
+    shutil.rmtree(search.backend().path)
+    search.backend().close()
+    assert search.staleness() == "missing"
+    assert search.heal() == "missing"
+    assert ids(find("众安")) == [agencies[3].id]
+
+
+def test_a_corrupt_index_heals(agencies, app):
+    import glob
+
+    search.backend().close()
+    for path in glob.glob(search.backend().path + "/*"):
+        with open(path, "wb") as f:
+            f.write(b"garbage")
+    assert search.staleness() == "corrupt"
+    search.heal()
+    assert ids(find("明德")) == [agencies[4].id]
+
+
+def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_heal(agencies, db, make_user,
+                                                                                     monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("index unavailable")
+
+    monkeypatch.setattr(search.backend(), "index", broken)
+    provider, _ = helpers.publish(make_user(Role.AGENCY), n=399, name="南通博安安全科技有限公司")
+    db.session.commit()  # the commit stands although the index could not be written
+    monkeypatch.undo()
+    assert ids(find("博安")) == []
+    assert search.staleness() == "stale"
+    search.heal()
+    assert ids(find("博安")) == [provider.id]
+
+
+@pytest.mark.parametrize("text", ["name:(", "*", "安全" * 500, "\x00\x07控制", "AND OR NOT", "安全 AND (",
+                                  "ñandú 南通 مرحبا", "'; DROP TABLE providers; --", "???", "   "])
+def test_hostile_queries_give_results_or_none_never_an_error(agencies, text):
+    result = find(text)
+    assert result.total >= 0
+
+
+def test_did_you_mean(agencies):
+    result = find("nantomg")
+    assert result.total == 0 and result.suggestion == "nantong"
+
+
+def test_sorting_and_paging(agencies):
+    newest = find(sort="newest")
+    assert newest.total == 4 and len(ids(newest)) == 4
+    page = find(per_page=3, page=2)
+    assert page.total == 4 and len(page.hits) == 1 and page.pages == 2
+
+
+def test_health_reports_the_index(client, agencies):
+    body = client.get("/healthz").get_json()
+    assert body["checks"]["search"]["ok"] is True and body["checks"]["search"]["documents"] == 4
+
+
+def test_reindex_command(runner, agencies):
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "4 agencies indexed" in result.output
