@@ -1,6 +1,7 @@
 """Agencies declare themselves and are published the moment they sign: the journey and its rules."""
 
 import io
+import re
 from datetime import date, timedelta
 
 import pypdf
@@ -239,12 +240,13 @@ def test_invalid_staff_id_number_is_refused(client, db, make_user, login_as):
     assert "not a valid 18-digit resident ID" in field_error(html, "id_number")
 
 
-def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, login_as):
+def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, login_as, search_index):
     owner = make_user(Role.AGENCY)
     provider, _ = helpers.publish(owner, n=17)
     helpers.add_qualification(owner, provider, valid_from=date(2018, 1, 1), valid_to=date(2023, 1, 1))
     soon = date.today() + timedelta(days=10)
     helpers.add_qualification(owner, provider, valid_from=date(2022, 1, 1), valid_to=soon)
+    db.session.commit()  # the directory reads the search index, written after the commit
     assert "Has an expired qualification" in client.get("/providers?lang=en").get_data(as_text=True)
     assert "Expired" in client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
     login_as(owner)
@@ -284,18 +286,20 @@ def test_county_regulator_suspends_only_agencies_of_its_county(app, client, db, 
     assert client.post(f"/providers/{provider.id}/suspend", data={"reason": "x"}).status_code == 403
 
 
-def test_directory_filters_and_counts(client, db, make_user):
+def test_directory_filters_and_counts(client, db, make_user, search_index):
     helpers.publish(make_user(Role.AGENCY), n=20, name="南通甲安全评价有限公司", categories=("se_chemicals",),
                     regions=("320613",))
     helpers.publish(make_user(Role.AGENCY), n=21, name="海门乙检测技术有限公司", categories=("it_chemicals",),
                     regions=("320614",), county_code="320614")
+    db.session.commit()
     html = client.get(f"/providers?category={helpers.category('se_chemicals').id}&lang=en").get_data(as_text=True)
     assert "南通甲" in html and "海门乙" not in html and "1 agencies found" in html
     group = helpers.category("se_chemicals").parent_id
     assert "南通甲" in client.get(f"/providers?category={group}").get_data(as_text=True)
     html = client.get(f"/providers?county={helpers.county('320614').id}").get_data(as_text=True)
     assert "海门乙" in html and "南通甲" not in html
-    assert "海门乙" in client.get("/providers?q=海门").get_data(as_text=True)
+    html = client.get("/providers?q=海门").get_data(as_text=True)
+    assert "<mark" in html and "海门乙" in re.sub(r"<[^>]+>", "", html)  # the match is highlighted
     assert "南通甲" in client.get(f"/providers?q={helpers.uscc_for(20)}").get_data(as_text=True)
     assert client.get("/providers?category=abc&county=-1&sort=evil&page=x&pledge=zzz").status_code == 200
     assert "1 agencies found" in client.get("/providers?pledge=current&q=南通甲&lang=en").get_data(as_text=True)

@@ -155,3 +155,33 @@ def test_reindex_command(runner, agencies):
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
     assert "4 agencies indexed" in result.output
+
+
+def test_the_directory_page_searches_with_facets_highlights_and_suggestions(client, agencies):
+    html = client.get("/providers?q=安全评价&lang=en").get_data(as_text=True)
+    assert "<mark" in html and "2 agencies found" in html
+    chongchuan = helpers.county("320613").id
+    html = client.get(f"/providers?q=&county={chongchuan}&lang=en").get_data(as_text=True)
+    assert "2 agencies found" in html
+    assert f'<option value="{chongchuan}" selected>Chongchuan District (2)</option>' in html  # facet count
+    html = client.get("/providers?q=nantomg&lang=en").get_data(as_text=True)
+    assert "Did you mean" in html and "q=nantong" in html
+    html = client.get("/providers?q=name:(&lang=en").get_data(as_text=True)
+    assert "0 agencies found" in html
+
+
+def test_highlights_never_carry_markup_from_declarations(client, search_index, make_user, db):
+    helpers.publish(make_user(Role.AGENCY), n=390, name="南通<b>坏</b>安全科技有限公司",
+                    description="<script>alert(1)</script> 安全评价")
+    db.session.commit()
+    html = client.get("/providers?q=安全评价").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "<b>坏</b>" not in html
+
+
+def test_the_directory_falls_back_to_the_database_when_the_index_fails(client, agencies, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("index unavailable")
+
+    monkeypatch.setattr(search.backend(), "search", broken)
+    html = client.get("/providers?q=明德&lang=en").get_data(as_text=True)
+    assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html

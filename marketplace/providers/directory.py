@@ -16,9 +16,9 @@ from marketplace.providers.models import Provider, ProviderStatus, provider_cate
 LISTED = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
 
 SORTS = {
+    "relevance": (_l("Best match"), lambda: (Provider.first_published_at.desc(), Provider.id.desc())),
     "newest": (_l("Newest"), lambda: (Provider.first_published_at.desc(), Provider.id.desc())),
-    "name": (_l("Agency name"), lambda: (Provider.name, Provider.id)),
-    "updated": (_l("Recently updated"), lambda: (Provider.updated_at.desc(), Provider.id.desc())),
+    "rating": (_l("Rating"), lambda: (Provider.first_published_at.desc(), Provider.id.desc())),
 }
 
 PLEDGE_FILTERS = {
@@ -34,7 +34,7 @@ class DirectoryFilters:
     category_id: int | None = None
     county_id: int | None = None
     pledge: str = ""
-    sort: str = "newest"
+    sort: str = "relevance"
 
 
 def _category_ids(category_id):
@@ -60,7 +60,7 @@ def directory_query(filters):
             sa.select(provider_regions.c.provider_id).where(provider_regions.c.county_id == filters.county_id)))
     if filters.pledge in PLEDGE_FILTERS:
         query = query.where(_pledge_condition(filters.pledge))
-    order = SORTS.get(filters.sort, SORTS["newest"])[1]()
+    order = SORTS.get(filters.sort, SORTS["relevance"])[1]()
     return query.order_by(*order).options(
         selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications),
     )
@@ -101,3 +101,69 @@ def row_flags(providers, today=None):
         }
         for p in providers
     }
+
+
+# --- the directory through the search index ------------------------------------------------------
+
+class SearchPage:
+    """A page of search hits with the attributes the pager uses (like Flask-SQLAlchemy's Pagination)."""
+
+    def __init__(self, result, items):
+        self.items, self.total, self.page, self.pages = items, result.total, result.page, result.pages
+        self.facets, self.suggestion = result.facets, result.suggestion
+        self.highlights = {hit.provider_id: hit.highlights for hit in result.hits}
+        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
+        self.prev_num = self.page - 1 if self.has_prev else None
+        self.next_num = self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
+        last = 0
+        for n in range(1, self.pages + 1):
+            if n <= left_edge or n > self.pages - right_edge or \
+                    self.page - left_current - 1 < n < self.page + right_current + 1:
+                if last + 1 != n:
+                    yield None
+                yield n
+                last = n
+
+
+def _pledge_range(state):
+    """The pledge versions a pledge filter stands for: (min, max), or None when nothing matches."""
+    current = pledges.current_text()
+    if current is None:
+        return None
+    if state == "current":
+        return current.version, None
+    in_grace = utcnow() <= pledges.resign_deadline(current)
+    if (state == "resign") != in_grace:
+        return None
+    return 1, current.version - 1
+
+
+def search_directory(filters, page, per_page):
+    """The directory page from the search index: hits in order, loaded from the database in one query."""
+    from marketplace import search
+
+    query = search.SearchQuery(text=filters.q, category_id=filters.category_id, county_id=filters.county_id,
+                               sort=filters.sort if filters.sort in SORTS else "relevance", page=page,
+                               per_page=per_page)
+    if filters.pledge in PLEDGE_FILTERS:
+        versions = _pledge_range(filters.pledge)
+        query.pledge_min, query.pledge_max = versions if versions else (2**31 - 1, 0)
+    result = search.backend().search(query)
+    ids = [hit.provider_id for hit in result.hits]
+    found = {p.id: p for p in db.session.scalars(
+        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)).options(
+            selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications)))}
+    return SearchPage(result, [found[i] for i in ids if i in found])
+
+
+def pledge_facets(version_counts):
+    """Facet counts by pledge status from counts by signed version."""
+    current = pledges.current_text()
+    if current is None:
+        return {}
+    older = sum(n for v, n in version_counts.items() if v < current.version)
+    in_grace = utcnow() <= pledges.resign_deadline(current)
+    return {"current": sum(n for v, n in version_counts.items() if v >= current.version),
+            "resign": older if in_grace else 0, "outdated": 0 if in_grace else older}

@@ -1,6 +1,6 @@
 """Public directory and profiles; the agency's own declaration; regulators' suspensions."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -51,13 +51,20 @@ def _int_arg(name):
 def index():
     filters = directory.DirectoryFilters(
         q=request.args.get("q", "").strip()[:100], category_id=_int_arg("category"), county_id=_int_arg("county"),
-        pledge=request.args.get("pledge", ""), sort=request.args.get("sort", "newest"),
+        pledge=request.args.get("pledge", ""), sort=request.args.get("sort", "relevance"),
     )
-    page = paginate(directory.directory_query(filters))
+    facets = None
+    try:
+        page = directory.search_directory(filters, _int_arg("page") or 1, current_app.config["PER_PAGE"])
+        facets = dict(page.facets, pledge=directory.pledge_facets(page.facets["pledge"]))
+    except Exception:  # the index is unavailable: the directory still works from the database
+        current_app.logger.exception("search unavailable; directory served from the database")
+        page = paginate(directory.directory_query(filters))
     return render_template(
         "providers/index.html", page=page, filters=filters, flags=directory.row_flags(page.items),
         groups=reference.category_tree(active_only=True), counties=reference.list_counties(active_only=True),
-        sorts=directory.SORTS, pledge_filters=directory.PLEDGE_FILTERS,
+        sorts=directory.SORTS, pledge_filters=directory.PLEDGE_FILTERS, facets=facets,
+        highlights=getattr(page, "highlights", {}), suggestion=getattr(page, "suggestion", None),
     )
 
 

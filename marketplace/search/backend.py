@@ -61,6 +61,7 @@ def schema():
     spaces = RegexTokenizer(r"[a-z]+")
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
+        uscc=fields.ID(),  # lower case
         name=fields.TEXT(analyzer=chinese, stored=True, field_boost=4.0),
         former_names=fields.TEXT(analyzer=chinese, field_boost=2.0),
         name_py=fields.TEXT(analyzer=spaces, field_boost=3.0),
@@ -233,6 +234,8 @@ class WhooshBackend:
         letters as pinyin or initials (run-together spellings are split on the index's words)."""
         if not text:
             return Q.Every(), []
+        if re.fullmatch(r"[0-9a-z]{18}", text):  # a unified social credit code
+            return Q.Term("uscc", text), []
         clauses, latin = [], []
         for part in text.split(" "):
             if analysis.LATIN.match(part):

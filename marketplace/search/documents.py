@@ -20,6 +20,7 @@ def document(provider):
     categories = provider.categories
     return {
         "id": str(provider.id),
+        "uscc": (provider.uscc or "").lower(),
         "name": provider.name,
         "former_names": provider.former_names or "",
         "name_py": " ".join(analysis.pinyin_tokens(provider.name) + analysis.pinyin_tokens(provider.former_names)),
