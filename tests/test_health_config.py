@@ -6,12 +6,13 @@ import config
 from marketplace.common import health
 
 
-def test_healthz_reports_the_database(client):
+def test_healthz_reports_the_database(client, search_index):
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["search"] == {"ok": True, "documents": 0, "expected": 0}
 
 
 def test_healthz_is_503_when_a_check_fails(client, monkeypatch):

@@ -35,7 +35,7 @@ def sign_form(text, **overrides):
     return data
 
 
-def test_new_agency_is_public_the_moment_it_signs(client, db, make_user, login_as):
+def test_new_agency_is_public_the_moment_it_signs(client, db, make_user, login_as, search_index):
     from marketplace.pledges import services as pledges
 
     user = make_user(Role.AGENCY)
@@ -254,7 +254,7 @@ def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, 
     assert "expired on 2023-01-01" in html and f"expires on {soon.isoformat()}" in html
 
 
-def test_withdrawal_and_suspension(app, client, db, make_user, login_as):
+def test_withdrawal_and_suspension(app, client, db, make_user, login_as, search_index):
     owner = make_user(Role.AGENCY)
     provider, _ = helpers.publish(owner, n=18, name="南通远安检测技术有限公司")
     login_as(owner)
@@ -328,10 +328,11 @@ def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app,
     assert pledges.pledge_state(provider)[0] == "current"
 
 
-def test_outdated_pledge_is_shown_publicly(app, client, db, make_user, monkeypatch):
+def test_outdated_pledge_is_shown_publicly(app, client, db, make_user, monkeypatch, search_index):
     from marketplace.pledges import services as pledges
 
     provider, _ = helpers.publish(make_user(Role.AGENCY), n=23)
+    db.session.commit()
     admin = make_user(Role.ADMIN)
     current = pledges.current_text()
     draft = pledges.save_draft_text(admin, None, title_zh=current.title_zh, title_en=current.title_en,
