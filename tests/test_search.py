@@ -185,3 +185,11 @@ def test_the_directory_falls_back_to_the_database_when_the_index_fails(client, a
     monkeypatch.setattr(search.backend(), "search", broken)
     html = client.get("/providers?q=明德&lang=en").get_data(as_text=True)
     assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html
+
+
+def test_compare_puts_two_to_four_agencies_side_by_side(client, agencies):
+    query = "&".join(f"ids={agencies[n].id}" for n in (1, 2, 3))
+    html = client.get(f"/providers/compare?{query}&lang=en").get_data(as_text=True)
+    assert all(agencies[n].name in html for n in (1, 2, 3)) and "Fee schedule" in html
+    assert client.get(f"/providers/compare?ids={agencies[1].id}").status_code == 302  # one is not a comparison
+    assert client.get("/providers/compare?ids=x&ids=99999999999").status_code == 302

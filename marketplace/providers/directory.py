@@ -79,6 +79,15 @@ def _pledge_condition(state):
     return sa.false() if in_grace else older
 
 
+def listed_by_ids(ids):
+    """Listed agencies in the order given, with everything the compare view shows loaded."""
+    found = {p.id: p for p in db.session.scalars(
+        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)).options(
+            selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications),
+            selectinload(Provider.staff), selectinload(Provider.fees)))}
+    return [found[i] for i in ids if i in found]
+
+
 def key_figures():
     """Counts for the home page: listed agencies, and how many per county they serve."""
     listed = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.PUBLISHED))

@@ -11,6 +11,7 @@ from marketplace.common import services as reference
 from marketplace.common.errors import DomainError
 from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
+from marketplace.common.time import local_today
 from marketplace.common.uploads import send_stored
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
@@ -66,6 +67,26 @@ def index():
         sorts=directory.SORTS, pledge_filters=directory.PLEDGE_FILTERS, facets=facets,
         highlights=getattr(page, "highlights", {}), suggestion=getattr(page, "suggestion", None),
     )
+
+
+@bp.get("/compare")
+def compare():
+    """Two to four listed agencies side by side."""
+    chosen = []
+    for value in request.args.getlist("ids")[:10]:
+        try:
+            number = int(value)
+        except ValueError:
+            continue
+        if 0 < number < 2**31 and number not in chosen:
+            chosen.append(number)
+    providers = directory.listed_by_ids(chosen)
+    if not 2 <= len(providers) <= 4:
+        flash(_("Choose two to four agencies to compare."), "warning")
+        return redirect(url_for("providers.index"))
+    today = local_today()
+    return render_template("providers/compare.html", providers=providers, flags=directory.row_flags(providers),
+                           today=today)
 
 
 @bp.get("/<id:provider_id>")
