@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PO     := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint setup setup-dev translations db clean help
+.PHONY: run test lint bench setup setup-dev translations db clean help
 
 help:
 	@echo "make run    serve the app on http://127.0.0.1:$(PORT) (set PORT to change)"
@@ -47,6 +47,10 @@ run: db
 
 test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup-dev
+	$(BIN)/python bench/run.py
+	$(BIN)/python bench/notice_pdf.py
 
 lint: setup-dev
 	$(BIN)/ruff check .

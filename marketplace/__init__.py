@@ -87,6 +87,10 @@ def register_blueprints(app):
 
     for blueprint in (common_bp, auth_bp, admin_bp, providers_bp, notices_bp, pledges_bp):
         app.register_blueprint(blueprint)
+    if app.config.get("BENCH_ROUTES"):
+        from marketplace.common.bench_views import bp as bench_bp
+
+        app.register_blueprint(bench_bp)
 
 
 def register_commands(app):
