@@ -137,7 +137,7 @@ def main():
                 break
             except (OSError, RuntimeError):
                 if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("gunicorn did not start")
+                    raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.5)
         search_paths = [f"/providers?q={urllib.parse.quote(q)}" for q in QUERIES]
         directory_paths = [f"/providers?category={c}&county={k}&page={p}" for c in categories[:6]
