@@ -16,8 +16,11 @@ from whoosh.highlight import HtmlFormatter, ContextFragmenter
 
 from marketplace.search import analysis
 
-TEXT_FIELDS = ("name", "former_names", "description", "categories", "quals", "staff")
+# The name is its own field (boosted, so name hits rank first); everything else is one field:
+# a word then costs two posting lists instead of six.
+TEXT_FIELDS = ("name", "content")
 HIGHLIGHT_FIELDS = ("name", "description")
+# Snippets of the description are highlighted with the matches of the combined field.
 MAX_QUERY = 100
 SORTS = ("relevance", "newest", "rating")
 
@@ -63,13 +66,10 @@ def schema():
         id=fields.ID(stored=True, unique=True),
         uscc=fields.ID(),  # lower case
         name=fields.TEXT(analyzer=chinese, stored=True, field_boost=4.0),
-        former_names=fields.TEXT(analyzer=chinese, field_boost=2.0),
         name_py=fields.TEXT(analyzer=spaces, field_boost=3.0),
         name_ini=fields.TEXT(analyzer=spaces, field_boost=3.0),
-        description=fields.TEXT(analyzer=chinese, stored=True),
-        categories=fields.TEXT(analyzer=chinese, field_boost=1.5),
-        quals=fields.TEXT(analyzer=chinese),
-        staff=fields.TEXT(analyzer=chinese),
+        content=fields.TEXT(analyzer=chinese),  # former names, description, categories, scopes, staff titles
+        description=fields.STORED(),  # for highlighted snippets
         category_ids=fields.KEYWORD(commas=True, sortable=True),
         county_ids=fields.KEYWORD(commas=True, sortable=True),
         status=fields.ID(sortable=True),
@@ -187,12 +187,14 @@ class WhooshBackend:
                 sortedby, reverse = "rating", True
             else:
                 sortedby, reverse = (None, False) if q.text.strip() else ("published_ts", True)
-            facets = {"category": sorting.FieldFacet("category_ids", allow_overlap=True, maptype=sorting.Count),
-                      "county": sorting.FieldFacet("county_ids", allow_overlap=True, maptype=sorting.Count),
-                      "pledge": sorting.FieldFacet("pledge_version", maptype=sorting.Count)}
-            page = max(1, q.page)
+            # Facets from the unscored set of matching documents and per-document values cached per
+            # searcher; the page itself is a top-N search Whoosh can cut short.
+            matched = searcher.docs_for_query(query)
+            facet_counts, total = self._facet_counts(searcher, matched)
+            pages = max(1, -(-total // q.per_page))
+            page = min(max(1, q.page), pages)
             results = searcher.search_page(query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse,
-                                           groupedby=facets, terms=True)
+                                           terms=True)
             results.results.fragmenter = ContextFragmenter(maxchars=80, surround=24)
             results.results.formatter = HtmlFormatter(tagname="mark", between=" … ")
             hits = []
@@ -200,24 +202,58 @@ class WhooshBackend:
                 highlights = {}
                 for name in HIGHLIGHT_FIELDS:
                     try:
-                        snippet = hit.highlights(name, top=2)
+                        if name == "description":  # stored only: highlight it with the combined field's matches
+                            snippet = hit.highlights("content", text=hit.get("description", ""), top=2)
+                        else:
+                            snippet = hit.highlights(name, top=2)
                     except Exception:  # a highlight is a nicety; never fail a search for it
                         snippet = ""
                     if snippet:
                         highlights[name] = snippet
                 hits.append(Hit(int(hit["id"]), highlights))
-            total = results.total
-            groups = results.results.groups
-            facet_counts = {
-                "category": {int(k): v for k, v in groups("category").items() if k},
-                "county": {int(k): v for k, v in groups("county").items() if k},
-                "pledge": {int(k or 0): v for k, v in groups("pledge").items()},
-            }
             suggestion = None
             if total == 0 and suggestion_terms:
                 suggestion = self._suggest(searcher, suggestion_terms)
-            pages = max(1, -(-total // q.per_page))
-            return SearchResult(hits, total, min(page, pages), pages, facet_counts, suggestion)
+            return SearchResult(hits, total, page, pages, facet_counts, suggestion)
+
+    FACETS = (("category", "category_ids"), ("county", "county_ids"), ("pledge", "pledge_version"))
+
+    def _facet_values(self, searcher):
+        """{facet: [values of document n]} for every document, built once per searcher."""
+        cache = getattr(self, "_facet_cache", None)
+        if cache is not None and cache[0] is searcher:
+            return cache[1]
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        values = {}
+        for facet, fieldname in self.FACETS:
+            per_doc = [[] for _ in range(size)]
+            if fieldname == "pledge_version":
+                column = reader.column_reader(fieldname)
+                for docnum in range(size):
+                    per_doc[docnum].append(int(column[docnum]))
+            else:
+                for term in reader.lexicon(fieldname):
+                    text = term.decode("utf-8") if isinstance(term, bytes) else term
+                    if not text.isdigit():
+                        continue
+                    for docnum in reader.postings(fieldname, term).all_ids():
+                        per_doc[docnum].append(int(text))
+            values[facet] = per_doc
+        self._facet_cache = (searcher, values)
+        return values
+
+    def _facet_counts(self, searcher, docnums):
+        values = self._facet_values(searcher)
+        counts = {facet: {} for facet, _ in self.FACETS}
+        total = 0
+        for docnum in docnums:
+            total += 1
+            for facet, _ in self.FACETS:
+                bucket = counts[facet]
+                for value in values[facet][docnum]:
+                    bucket[value] = bucket.get(value, 0) + 1
+        return counts, total
 
     def _filters(self, q):
         filters = []

@@ -22,13 +22,13 @@ def document(provider):
         "id": str(provider.id),
         "uscc": (provider.uscc or "").lower(),
         "name": provider.name,
-        "former_names": provider.former_names or "",
         "name_py": " ".join(analysis.pinyin_tokens(provider.name) + analysis.pinyin_tokens(provider.former_names)),
         "name_ini": " ".join(analysis.initials_tokens(provider.name)),
+        "content": "\n".join([provider.former_names or "", provider.description or "",
+                               " ".join(c.name_zh for c in categories),
+                               " ".join(q.scope for q in provider.qualifications),
+                               " ".join(s.title for s in provider.staff)]),
         "description": provider.description or "",
-        "categories": " ".join(c.name_zh for c in categories),
-        "quals": " ".join(q.scope for q in provider.qualifications),
-        "staff": " ".join(s.title for s in provider.staff),
         # facets: every category id with its group's id, every county served
         "category_ids": ",".join(sorted({str(c.id) for c in categories} | {str(c.parent_id) for c in categories
                                                                             if c.parent_id})),
