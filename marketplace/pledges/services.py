@@ -56,10 +56,17 @@ class ClauseCountMismatch(PledgeError):
 # --- texts -----------------------------------------------------------------------------------
 
 def current_text():
-    """The pledge version in force: the latest issued one."""
-    return db.session.scalar(
+    """The pledge version in force: the latest issued one (read once per request)."""
+    from flask import g, has_request_context
+
+    if has_request_context() and "pledge_text_in_force" in g:
+        return g.pledge_text_in_force
+    text = db.session.scalar(
         sa.select(PledgeText).where(PledgeText.issued_at.is_not(None)).order_by(PledgeText.version.desc()).limit(1)
     )
+    if has_request_context():
+        g.pledge_text_in_force = text
+    return text
 
 
 def draft_text():
@@ -107,6 +114,10 @@ def issue_text(actor, text):
     text.issued_at = utcnow()
     text.issued_by_id = actor.id
     db.session.flush()
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("pledge_text_in_force", None)
     return text
 
 

@@ -189,8 +189,7 @@ class WhooshBackend:
                 sortedby, reverse = (None, False) if q.text.strip() else ("published_ts", True)
             # Facets from the unscored set of matching documents and per-document values cached per
             # searcher; the page itself is a top-N search Whoosh can cut short.
-            matched = searcher.docs_for_query(query)
-            facet_counts, total = self._facet_counts(searcher, matched)
+            facet_counts, total = self._cached_facets(searcher, query)
             pages = max(1, -(-total // q.per_page))
             page = min(max(1, q.page), pages)
             results = searcher.search_page(query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse,
@@ -242,6 +241,21 @@ class WhooshBackend:
             values[facet] = per_doc
         self._facet_cache = (searcher, values)
         return values
+
+    def _cached_facets(self, searcher, query):
+        """Facet counts and the total for a query; kept while the index is unchanged (the same
+        filters are asked for again and again), at most 256 queries."""
+        cache = getattr(self, "_counts_cache", None)
+        if cache is None or cache[0] is not searcher:
+            cache = self._counts_cache = (searcher, {})
+        key = repr(query)
+        found = cache[1].get(key)
+        if found is None:
+            found = self._facet_counts(searcher, searcher.docs_for_query(query))
+            if len(cache[1]) >= 256:
+                cache[1].pop(next(iter(cache[1])))
+            cache[1][key] = found
+        return found
 
     def _facet_counts(self, searcher, docnums):
         values = self._facet_values(searcher)
