@@ -180,7 +180,12 @@ class WhooshBackend:
         with self._searcher_for_read() as searcher:
             text_query, suggestion_terms = self._text_query(searcher, clean_text(q.text).lower())
             filters = self._filters(q)
-            query = Q.And([text_query] + filters) if filters else text_query
+            if filters and isinstance(text_query, Q.Every):
+                # Filters alone: intersecting with "every document" would walk all of them.
+                query = Q.And(filters) if len(filters) > 1 else filters[0]
+            else:
+                query = Q.And([text_query] + filters) if filters else text_query
+            searched_text = not isinstance(text_query, Q.Every)
             if q.sort == "newest":
                 sortedby, reverse = "published_ts", True
             elif q.sort == "rating":
@@ -199,7 +204,7 @@ class WhooshBackend:
             hits = []
             for hit in results:
                 highlights = {}
-                for name in HIGHLIGHT_FIELDS:
+                for name in HIGHLIGHT_FIELDS if searched_text else ():
                     try:
                         if name == "description":  # stored only: highlight it with the combined field's matches
                             snippet = hit.highlights("content", text=hit.get("description", ""), top=2)
