@@ -30,7 +30,8 @@ def init_app(app):
             try:
                 heal()
             except Exception as exc:  # e.g. before `flask db upgrade` made the tables
-                log.warning("search index not checked at start: %s", exc)
+                log.info("search index not checked at start (%s); `flask search check` does it later",
+                         exc.__class__.__name__)
 
 
 def backend():
