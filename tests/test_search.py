@@ -193,3 +193,42 @@ def test_compare_puts_two_to_four_agencies_side_by_side(client, agencies):
     assert all(agencies[n].name in html for n in (1, 2, 3)) and "Fee schedule" in html
     assert client.get(f"/providers/compare?ids={agencies[1].id}").status_code == 302  # one is not a comparison
     assert client.get("/providers/compare?ids=x&ids=99999999999").status_code == 302
+
+
+def _write_in_another_process(path, start, count, ready):
+    """Index ``count`` small documents from a separate process (as a second gunicorn worker would)."""
+    from marketplace.search import analysis
+    from marketplace.search.backend import WhooshBackend
+
+    analysis.init_jieba(path + "-jieba")
+    engine = WhooshBackend(path)
+    ready.wait(10)
+    for n in range(start, start + count):
+        engine.index([{"id": str(n), "uscc": "", "name": f"并发测试机构{n}", "name_py": "", "name_ini": "",
+                       "content": "安全咨询", "description": "", "category_ids": "", "county_ids": "",
+                       "status": "published", "pledge_version": 1, "published_ts": n, "updated_ts": n,
+                       "rating": 0}])
+
+
+def test_two_processes_writing_at_once_both_land(tmp_path):
+    import multiprocessing
+
+    from marketplace.search import analysis
+    from marketplace.search.backend import WhooshBackend
+
+    path = str(tmp_path / "index")
+    analysis.init_jieba(tmp_path / "jieba")
+    WhooshBackend(path).create()
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    workers = [context.Process(target=_write_in_another_process, args=(path, start, 15, ready))
+               for start in (1000, 2000)]
+    for worker in workers:
+        worker.start()
+    ready.set()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    engine = WhooshBackend(path)
+    assert engine.status()["documents"] == 30
+    engine.close()

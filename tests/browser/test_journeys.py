@@ -154,3 +154,21 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     page.goto(live_server + "/providers?q=江海")
     expect(page.get_by_role("link", name="南通江海安全技术咨询有限公司")).to_be_visible()
     shot(page, "listed")
+
+
+def test_enterprise_style_search_and_compare(live_server, page, shot):
+    page.goto(live_server + "/?lang=zh")
+    page.get_by_placeholder("按机构名称或统一社会信用代码查找").fill("anquan pingjia")
+    page.get_by_role("button", name="查找").click()
+    expect(page).to_have_url(re.compile(r"/providers\?q=anquan\+pingjia"))
+    expect(page.locator("#result-count")).not_to_have_text("共0家服务机构")
+    shot(page, "pinyin-results")
+    boxes = page.locator("input[name=ids]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name=re.compile("对比所选机构")).click()
+    expect(page.get_by_role("heading", name="机构对比")).to_be_visible()
+    expect(page.locator("table.compare-table thead th")).to_have_count(3)
+    shot(page, "compare")
+    page.go_back()
+    expect(page.get_by_label("机构名称或统一社会信用代码")).to_have_value("anquan pingjia")  # back-button safe
