@@ -31,6 +31,16 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -162,7 +172,7 @@ def main():
         ("directory ÷ bare route", "budget ≥ 30 %", f"{100 * directory_rps / bare_rps:.0f} %"),
     ]
     table = ["| measure | conditions | result |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    machine = f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    machine = f"{platform.machine()} {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print("\n".join(table))
     if not args.no_write:
         write_docs(table, machine, args)
