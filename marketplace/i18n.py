@@ -1,11 +1,37 @@
 """UI language: ``?lang=`` switches and is remembered in a cookie; else Accept-Language; else Chinese."""
 
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
 LANG_COOKIE = "lang"
+# The request's language and catalogue, looked up once per request: templates ask for them hundreds
+# of times (every translated string, every bilingual name), and each Flask-Babel lookup goes through
+# context-local proxies.
+_language = ContextVar("ui_language", default=None)
+_translations = ContextVar("ui_translations", default=None)
+
+
+def current_language():
+    """"zh" or "en" for the current request."""
+    language = _language.get()
+    if language is None:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        language = locale.language if locale is not None else "zh"
+    return language
+
+
+def _catalogue():
+    catalogue = _translations.get()
+    if catalogue is None:
+        from flask_babel import get_translations
+
+        catalogue = get_translations()
+    return catalogue
 LOGIN_MESSAGE = _l("Please log in to see this page.")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -50,6 +76,28 @@ def switch_language_url(code):
 
 
 def init_app(app):
+    @app.before_request
+    def settle_language():
+        from flask_babel import get_translations
+
+        _language.set(None)
+        _translations.set(None)
+        _language.set(current_language())
+        _translations.set(get_translations())
+
+    @app.teardown_request
+    def forget_language(exc=None):
+        _language.set(None)
+        _translations.set(None)
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
     @app.after_request
     def remember_language(response):
         chosen = _supported(request.args.get("lang"))

@@ -3,7 +3,6 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.time import utcnow
@@ -24,8 +23,9 @@ class BilingualNameMixin:
     @property
     def name(self):
         """The name in the current UI language."""
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and self.name_en:
+        from marketplace.i18n import current_language
+
+        if self.name_en and current_language() == "en":
             return self.name_en
         return self.name_zh
 

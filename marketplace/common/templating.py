@@ -1,7 +1,7 @@
 """What every template can use: permissions, the language switch, the operator's name."""
 
 from flask import current_app
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime
 
 from marketplace import i18n
 from marketplace.auth import permissions
@@ -9,8 +9,7 @@ from marketplace.auth.roles import Role
 
 
 def operator_name():
-    locale = get_locale()
-    if locale is not None and locale.language == "en":
+    if i18n.current_language() == "en":
         return current_app.config["OPERATOR_NAME_EN"]
     return current_app.config["OPERATOR_NAME_ZH"]
 
@@ -59,5 +58,4 @@ def register(app):
 
     @app.context_processor
     def current_language():
-        locale = get_locale()
-        return {"current_language": locale.language if locale is not None else "zh"}
+        return {"current_language": i18n.current_language()}

@@ -197,6 +197,11 @@ class WhooshBackend:
             facet_counts, total = self._cached_facets(searcher, query)
             pages = max(1, -(-total // q.per_page))
             page = min(max(1, q.page), pages)
+            if not searched_text:  # the directory without a text query: no scores, one cached order
+                order = self._cached_order(searcher, query, "rating" if q.sort == "rating" else "published_ts")
+                chosen = order[(page - 1) * q.per_page: page * q.per_page]
+                hits = [Hit(int(searcher.stored_fields(docnum)["id"])) for docnum in chosen]
+                return SearchResult(hits, total, page, pages, facet_counts, None)
             results = searcher.search_page(query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse,
                                            terms=True)
             results.results.fragmenter = ContextFragmenter(maxchars=80, surround=24)
@@ -261,6 +266,21 @@ class WhooshBackend:
                 cache[1].pop(next(iter(cache[1])))
             cache[1][key] = found
         return found
+
+    def _cached_order(self, searcher, query, column):
+        """Matching document numbers, newest (or best rated) first, kept while the index is unchanged."""
+        cache = getattr(self, "_order_cache", None)
+        if cache is None or cache[0] is not searcher:
+            cache = self._order_cache = (searcher, {})
+        key = (repr(query), column)
+        order = cache[1].get(key)
+        if order is None:
+            values = searcher.reader().column_reader(column)
+            order = sorted(searcher.docs_for_query(query), key=lambda docnum: (-values[docnum], docnum))
+            if len(cache[1]) >= 256:
+                cache[1].pop(next(iter(cache[1])))
+            cache[1][key] = order
+        return order
 
     def _facet_counts(self, searcher, docnums):
         values = self._facet_values(searcher)
