@@ -37,6 +37,3 @@ class CategoryForm(_ReferenceForm):
         description=_l("Leave empty to make this a top-level group."),
     )
 
-
-class ConfirmForm(BaseForm):
-    """A bare form: a POST with nothing but its CSRF token, for confirmed actions."""

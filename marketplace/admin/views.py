@@ -3,10 +3,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from marketplace.admin.forms import CategoryForm, ConfirmForm, CountyForm
+from marketplace.admin.forms import CategoryForm, CountyForm
 from marketplace.auth import permissions, services as auth_services
 from marketplace.auth.forms import UserCreateForm
 from marketplace.auth.models import User
@@ -14,7 +13,7 @@ from marketplace.auth.roles import Role
 from marketplace.common import audit
 from marketplace.common import services as reference
 from marketplace.common.errors import DomainError
-from marketplace.common.forms import form_view, show_error
+from marketplace.common.forms import ConfirmForm, form_view, show_error
 from marketplace.common.models import County, ServiceCategory
 from marketplace.common.pagination import paginate
 from marketplace.extensions import db
@@ -25,9 +24,6 @@ manage_users = permissions.permission_required(permissions.can_manage_users)
 manage_reference = permissions.permission_required(permissions.can_manage_reference_data)
 read_audit = permissions.permission_required(permissions.can_read_audit_log)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _county_choices(blank_label):
@@ -60,7 +56,7 @@ def user_new():
     if form.validate_on_submit():
         try:
             user = auth_services.create_user(
-                _actor(), email=form.email.data, password=form.password.data,
+                permissions.acting_user(), email=form.email.data, password=form.password.data,
                 display_name=form.display_name.data, role=form.role.data,
                 county_id=form.county_id.data, phone=form.phone.data,
             )
@@ -83,7 +79,7 @@ def user_set_active(user_id):
         abort(400)
     activate = request.form.get("active") == "1"
     try:
-        auth_services.set_active(_actor(), user, activate)
+        auth_services.set_active(permissions.acting_user(), user, activate)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
@@ -114,7 +110,7 @@ def _edit_county(county):
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active")}
         try:
-            county = reference.save_county(_actor(), county, **values)
+            county = reference.save_county(permissions.acting_user(), county, **values)
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -148,7 +144,7 @@ def _edit_category(category):
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id")}
         try:
-            category = reference.save_category(_actor(), category, **values)
+            category = reference.save_category(permissions.acting_user(), category, **values)
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)

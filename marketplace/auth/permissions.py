@@ -112,6 +112,11 @@ def in_jurisdiction(user, county_id):
     return False
 
 
+def acting_user():
+    """The signed-in user itself (not the proxy), to hand to services as their ``actor``."""
+    return current_user._get_current_object()
+
+
 def permission_required(check):
     """View decorator: anonymous users go to the login page, users without ``check`` get 403."""
 

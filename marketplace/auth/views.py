@@ -111,7 +111,7 @@ def register():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        audit.record("logout", current_user._get_current_object())
+        audit.record("logout", permissions.acting_user())
         db.session.commit()
         logout_user()
         flash(_("You have logged out."), "info")
@@ -132,7 +132,7 @@ def password():
     if form.validate_on_submit():
         try:
             user = services.change_password(
-                current_user._get_current_object(),
+                permissions.acting_user(),
                 current_password=form.current_password.data, new_password=form.new_password.data,
             )
         except DomainError as exc:

@@ -34,6 +34,10 @@ class BaseForm(FlaskForm):
         return valid
 
 
+class ConfirmForm(BaseForm):
+    """A bare form: a POST with nothing but its CSRF token, for confirmed actions."""
+
+
 def Required():
     """Present and not just spaces."""
     return validators.DataRequired(message=_l("This field is required."))

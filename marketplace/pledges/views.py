@@ -3,13 +3,12 @@
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
 from marketplace.common import pdf
 from marketplace.common.errors import DomainError
-from marketplace.common.forms import form_view, show_error
+from marketplace.common.forms import ConfirmForm, form_view, show_error
 from marketplace.common.time import as_utc
 from marketplace.extensions import db
 from marketplace.pledges import services
@@ -22,15 +21,12 @@ bp = Blueprint("pledges", __name__, url_prefix="/pledges")
 manage_texts = permissions.permission_required(permissions.can_manage_pledge_texts)
 
 
-def _actor():
-    return current_user._get_current_object()
-
 
 @bp.route("/sign", methods=["GET", "POST"])
 @permissions.permission_required(permissions.can_declare)
 @form_view
 def sign():
-    provider = providers.own_provider(_actor(), create=True)
+    provider = providers.own_provider(permissions.acting_user(), create=True)
     text = services.current_text()
     if text is None:
         abort(404)
@@ -41,7 +37,7 @@ def sign():
         chosen = set(form.clauses.data or [])
         confirmed = [n in chosen for n in range(1, len(text.clauses) + 1)]
         try:
-            signature = services.sign(_actor(), provider, text, signer_name=form.signer_name.data,
+            signature = services.sign(permissions.acting_user(), provider, text, signer_name=form.signer_name.data,
                                       signer_title=form.signer_title.data, confirmed=confirmed,
                                       client_address=request.remote_addr)
         except DomainError as exc:
@@ -121,7 +117,7 @@ def text_edit(text_id=None):
     if form.validate_on_submit():
         try:
             text = services.save_draft_text(
-                _actor(), text if text and not text.is_issued else None,
+                permissions.acting_user(), text if text and not text.is_issued else None,
                 title_zh=form.title_zh.data, title_en=form.title_en.data,
                 clauses_zh=form.clauses_zh.data.splitlines(), clauses_en=form.clauses_en.data.splitlines())
         except DomainError as exc:
@@ -138,21 +134,17 @@ def text_edit(text_id=None):
 @manage_texts
 def text_detail(text_id):
     text = db.session.get(PledgeText, text_id) or abort(404)
-    from marketplace.admin.forms import ConfirmForm
-
     return render_template("pledges/text_detail.html", text=text, confirm_form=ConfirmForm())
 
 
 @bp.post("/texts/<id:text_id>/issue")
 @manage_texts
 def text_issue(text_id):
-    from marketplace.admin.forms import ConfirmForm
-
     text = db.session.get(PledgeText, text_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.issue_text(_actor(), text)
+        services.issue_text(permissions.acting_user(), text)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")

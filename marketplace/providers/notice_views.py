@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.admin.forms import ConfirmForm
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError
+from marketplace.common.forms import ConfirmForm
 from marketplace.common.pagination import paginate
 from marketplace.extensions import db
 from marketplace.providers import notices
@@ -78,7 +78,7 @@ def publish():
         if not form.validate_on_submit():
             abort(400)
         try:
-            batch = notices.publish_batch(current_user._get_current_object())
+            batch = notices.publish_batch(permissions.acting_user())
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

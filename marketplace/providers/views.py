@@ -34,9 +34,6 @@ ITEMS = {
 KINDS = "any(qualifications, staff, fees)"
 
 
-def _actor():
-    return current_user._get_current_object()
-
 
 def _int_arg(name):
     try:
@@ -124,7 +121,7 @@ def _status_change(provider_id, action):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            getattr(services, action)(_actor(), provider, form.reason.data)
+            getattr(services, action)(permissions.acting_user(), provider, form.reason.data)
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -153,7 +150,7 @@ def reinstate(provider_id):
 # --- the agency's own declaration ------------------------------------------------------------
 
 def _mine():
-    return services.own_provider(_actor(), create=True)
+    return services.own_provider(permissions.acting_user(), create=True)
 
 
 @bp.get("/me")
@@ -190,7 +187,7 @@ def declaration():
             "uscc", "name", "former_names", "legal_representative", "county_id", "address", "contact_person",
             "phone", "email", "website", "founded_on", "description")}
         try:
-            services.save_declaration(_actor(), provider, category_ids=form.category_ids.data,
+            services.save_declaration(permissions.acting_user(), provider, category_ids=form.category_ids.data,
                                       region_ids=form.region_ids.data, **values)
             db.session.commit()
         except DomainError as exc:
@@ -222,7 +219,7 @@ def item(kind, item_id=None):
         if kind == "qualifications":
             values["upload"] = form.file.data if getattr(form.file.data, "filename", "") else None
         try:
-            save(_actor(), provider, item, **values)
+            save(permissions.acting_user(), provider, item, **values)
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -241,7 +238,7 @@ def item_delete(kind, item_id):
     model = ITEMS[kind][0]
     provider = _mine()
     item = services._own_item(model, provider, item_id)
-    services.remove_item(_actor(), provider, item, kind)
+    services.remove_item(permissions.acting_user(), provider, item, kind)
     db.session.commit()
     flash(_("Removed. The earlier state stays in the history."), "success")
     return redirect(url_for("providers.mine", _anchor=kind))
@@ -252,7 +249,7 @@ def item_delete(kind, item_id):
 def withdraw():
     provider = _mine()
     try:
-        services.withdraw(_actor(), provider)
+        services.withdraw(permissions.acting_user(), provider)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
