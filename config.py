@@ -74,6 +74,8 @@ class BaseConfig:
     QUALIFICATION_REMINDER_DAYS = 30
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
     SEARCH_HEAL_ON_START = True
+    # Counties and categories are cached per worker; an edit shows in the other workers after this.
+    REFERENCE_CACHE_SECONDS = 30
     BENCH_ROUTES = _bool("BENCH_ROUTES")  # the benchmark's bare one-row route; never in production
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 

@@ -73,7 +73,9 @@ def register_extensions(app):
     # Import every model so metadata (and `flask db check`) sees the whole schema.
     from marketplace import models  # noqa: F401
     from marketplace import search
+    from marketplace.common import reference
 
+    reference.init_app(app)
     search.init_app(app)
 
 

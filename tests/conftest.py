@@ -12,6 +12,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from config import TestingConfig
 from marketplace import create_app, search
+from marketplace.common import reference
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
 from tests import dbutil
@@ -104,9 +105,11 @@ def db(app):
             scopefunc=_app_ctx_id,
         )
         limiter.reset()
+        reference.clear()  # counties and categories cached by an earlier, rolled-back test
         try:
             yield _db
         finally:
+            reference.clear()
             _db.session.remove()
             _db.session = original
             transaction.rollback()

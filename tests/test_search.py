@@ -112,6 +112,45 @@ def test_a_corrupt_index_heals(agencies, app):
     assert ids(find("明德")) == [agencies[4].id]
 
 
+def test_an_index_built_by_an_earlier_analysis_is_rebuilt(agencies, app):
+    import os
+
+    marker = os.path.join(search.backend().path, "marketplace-format")
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write("an-older-format")
+    assert search.staleness() == "outdated"
+    assert search.heal() == "outdated"
+    assert search.staleness() is None
+    assert ids(find("明德")) == [agencies[4].id]
+
+
+def test_a_word_inside_a_category_name_still_finds_it(agencies):
+    # 职业卫生技术服务 is one dictionary word; the four-character 职业卫生 inside it is indexed too
+    assert ids(find("职业卫生")) == [agencies[4].id]
+    assert ids(find("职业卫生技术服务")) == [agencies[4].id]
+    assert ids(find("应急预案编制")) == [agencies[3].id]
+
+
+def test_a_dictionary_word_the_index_has_not_seen_is_found_by_its_parts(agencies, monkeypatch):
+    # An index built before 职业卫生技术服务 joined the dictionary holds only its parts.
+    import importlib
+
+    module = importlib.import_module("marketplace.search.backend")
+    covering = module._covering_words
+    monkeypatch.setattr(module, "_covering_words",
+                        lambda text, tokens, reader: covering(text, tokens, _Without(reader, "职业卫生技术服务")))
+    assert ids(find("职业卫生技术服务")) == [agencies[4].id]
+    assert ids(find("职业卫生飞船")) == []  # a word no agency uses still finds nothing
+
+
+class _Without:
+    def __init__(self, reader, word):
+        self.reader, self.word = reader, word
+
+    def __contains__(self, key):
+        return key[1] != self.word and key in self.reader
+
+
 def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_heal(agencies, db, make_user,
                                                                                      monkeypatch):
     def broken(*args, **kwargs):

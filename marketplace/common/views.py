@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, render_template
 
 from marketplace import __version__
 from marketplace.common import health
-from marketplace.common import services as reference
+from marketplace.common import reference
 from marketplace.extensions import limiter
 
 bp = Blueprint("common", __name__)
@@ -14,8 +14,9 @@ bp = Blueprint("common", __name__)
 def home():
     from marketplace.providers import directory, notices
 
-    return render_template("common/home.html", counties=reference.list_counties(active_only=True),
-                           groups=reference.category_tree(active_only=True), figures=directory.key_figures(),
+    known = reference.snapshot()
+    return render_template("common/home.html", counties=known.active_counties(), groups=known.active_groups(),
+                           figures=directory.key_figures(),
                            latest=notices.latest_batch())
 
 

@@ -1,17 +1,19 @@
 """The public directory: which agencies are listed, filters, sorting, and per-row flags."""
 
+from collections import defaultdict
 from dataclasses import dataclass
-
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from marketplace.common import reference
 from marketplace.common.models import ServiceCategory
 from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
-from marketplace.providers.models import Provider, ProviderStatus, provider_categories, provider_regions
+from marketplace.providers.models import (Provider, ProviderStatus, Qualification, provider_categories,
+                                          provider_regions)
 
 LISTED = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
 
@@ -61,9 +63,7 @@ def directory_query(filters):
     if filters.pledge in PLEDGE_FILTERS:
         query = query.where(_pledge_condition(filters.pledge))
     order = SORTS.get(filters.sort, SORTS["relevance"])[1]()
-    return query.order_by(*order).options(
-        selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications),
-    )
+    return query.order_by(*order)
 
 
 def _pledge_condition(state):
@@ -98,16 +98,46 @@ def key_figures():
     return {"listed": listed, "per_county": per_county}
 
 
-def row_flags(providers, today=None):
-    """{provider id: {"pledge": (state, since), "expired": bool}} for a page of rows."""
+@dataclass(frozen=True)
+class RowDetails:
+    """What a row shows beyond the agency's own columns."""
+
+    county: reference.Ref | None  # where it is registered
+    categories: list
+    regions: list  # counties served
+    pledge: tuple  # (state, since), see pledges.pledge_state
+    expired: bool  # holds an expired qualification
+
+
+def row_details(providers, today=None):
+    """{provider id: RowDetails} for a page of agencies: two small queries for the ids of their
+    categories and counties served, one for expired qualifications; names come from the cached
+    reference data, so no category, county or qualification object is loaded."""
+    ids = [p.id for p in providers]
+    if not ids:
+        return {}
     today = today or local_today()
-    current = pledges.current_text()
-    now = utcnow()
+    ref = reference.snapshot()
+    categories, regions = defaultdict(list), defaultdict(list)
+    for provider_id, category_id in db.session.execute(
+            sa.select(provider_categories.c.provider_id, provider_categories.c.category_id)
+            .where(provider_categories.c.provider_id.in_(ids))):
+        categories[provider_id].append(ref.category_by_id[category_id])
+    for provider_id, county_id in db.session.execute(
+            sa.select(provider_regions.c.provider_id, provider_regions.c.county_id)
+            .where(provider_regions.c.provider_id.in_(ids))):
+        regions[provider_id].append(ref.county_by_id[county_id])
+    expired = set(db.session.scalars(
+        sa.select(Qualification.provider_id).where(Qualification.provider_id.in_(ids), Qualification.valid_to < today)
+        .distinct()))
+    current, now = pledges.current_text(), utcnow()
+
+    def ordered(refs):
+        return sorted(refs, key=lambda r: (r.sort_order, r.id))
+
     return {
-        p.id: {
-            "pledge": pledges.pledge_state(p, current, now),
-            "expired": any(q.expired(today) for q in p.qualifications),
-        }
+        p.id: RowDetails(ref.county_by_id.get(p.county_id), ordered(categories[p.id]), ordered(regions[p.id]),
+                         pledges.pledge_state(p, current, now), p.id in expired)
         for p in providers
     }
 
@@ -162,8 +192,7 @@ def search_directory(filters, page, per_page):
     result = search.backend().search(query)
     ids = [hit.provider_id for hit in result.hits]
     found = {p.id: p for p in db.session.scalars(
-        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)).options(
-            selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications)))}
+        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)))}
     return SearchPage(result, [found[i] for i in ids if i in found])
 
 

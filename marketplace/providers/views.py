@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
-from marketplace.common import services as reference
+from marketplace.common import reference
 from marketplace.common.errors import DomainError
 from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
@@ -58,9 +58,10 @@ def index():
     except Exception:  # the index is unavailable: the directory still works from the database
         current_app.logger.exception("search unavailable; directory served from the database")
         page = paginate(directory.directory_query(filters))
+    known = reference.snapshot()
     return render_template(
-        "providers/index.html", page=page, filters=filters, flags=directory.row_flags(page.items),
-        groups=reference.category_tree(active_only=True), counties=reference.list_counties(active_only=True),
+        "providers/index.html", page=page, filters=filters, rows=directory.row_details(page.items),
+        groups=known.active_groups(), counties=known.active_counties(),
         sorts=directory.SORTS, pledge_filters=directory.PLEDGE_FILTERS, facets=facets,
         highlights=getattr(page, "highlights", {}), suggestion=getattr(page, "suggestion", None),
     )
@@ -82,7 +83,7 @@ def compare():
         flash(_("Choose two to four agencies to compare."), "warning")
         return redirect(url_for("providers.index"))
     today = local_today()
-    return render_template("providers/compare.html", providers=providers, flags=directory.row_flags(providers),
+    return render_template("providers/compare.html", providers=providers, rows=directory.row_details(providers),
                            today=today)
 
 
@@ -174,8 +175,8 @@ def mine():
 def declaration():
     provider = _mine()
     form = DeclarationForm(obj=provider)
-    counties = reference.list_counties(active_only=True)
-    groups = reference.category_tree(active_only=True)
+    known = reference.snapshot()
+    counties, groups = known.active_counties(), known.active_groups()
     form.county_id.choices = [SelectChoice("", _("— choose —"))] + [SelectChoice(str(c.id), c.name) for c in counties]
     form.category_ids.choices = [SelectChoice(str(c.id), c.name) for g in groups for c in g.children if c.active]
     form.region_ids.choices = [SelectChoice(str(c.id), c.name) for c in counties]

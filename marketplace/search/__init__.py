@@ -43,12 +43,13 @@ def health_check():
 
     state = backend().status()
     count, latest = database_state()
-    ok = state["documents"] == count and state["latest_change"] >= latest
-    return {"ok": ok, "documents": state["documents"], "expected": count}
+    current_format = backend().stored_format() == analysis.index_format()
+    ok = current_format and state["documents"] == count and state["latest_change"] >= latest
+    return {"ok": ok, "documents": state["documents"], "expected": count, "format_current": current_format}
 
 
 def staleness():
-    """Why the index must be rebuilt ("missing", "corrupt", "stale"), or None when it is in step."""
+    """Why the index must be rebuilt ("missing", "corrupt", "outdated", "stale"), or None when it is in step."""
     from marketplace.search.documents import database_state
 
     engine = backend()
@@ -67,6 +68,8 @@ def staleness():
             engine.close()
             gc.collect()
             return "corrupt"
+    if engine.stored_format() != analysis.index_format():
+        return "outdated"  # built by an earlier version of the analysis or the documents
     count, latest = database_state()
     if state["documents"] != count or state["latest_change"] < latest:
         return "stale"

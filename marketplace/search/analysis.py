@@ -1,17 +1,29 @@
 """Chinese analysis (jieba) and pinyin spellings of names, initialised once per process."""
 
+import hashlib
 import logging
 import re
 import threading
 from pathlib import Path
 
+from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter, Token, Tokenizer
+from whoosh.lang.porter import stem
+
 _lock = threading.Lock()
 _ready = False
 LATIN = re.compile(r"^[a-z]+$")
+HAN = re.compile(r"[\u4e00-\u9fd5]")
+# Raise when the schema, the documents or the analysis change in a way DOMAIN_WORDS does not show.
+FORMAT_VERSION = 2
 
 # Work-safety words jieba's general dictionary splits badly; added at start (data, not rules).
+# The service categories' names are among them, so typing a category finds the agencies that name
+# it, in one posting list. A word added here is indexed from the next reindex; until then the
+# query asks for its parts (see backend._covering_words), which find the same agencies, slower.
 DOMAIN_WORDS = ("安全评价", "检测检验", "危化品", "危险化学品", "应急预案", "隐患排查", "职业卫生", "安全生产标准化",
-                "安全托管", "消防技术", "烟花爆竹", "金属冶炼", "有限空间", "粉尘涉爆", "安评")
+                "安全托管", "消防技术", "烟花爆竹", "金属冶炼", "有限空间", "粉尘涉爆", "安评",
+                "安全咨询", "安全培训", "隐患排查治理", "应急预案编制", "职业卫生技术服务", "消防技术服务",
+                "安全生产社会化服务", "烟花爆竹制造业")
 # Short forms people type, and what they stand for in declarations.
 SYNONYMS = {
     "危化": ("危险化学品", "危化品"),
@@ -41,25 +53,58 @@ def init_jieba(cache_dir):
         _ready = True
 
 
+def search_words(text):
+    """(word, start, end) for jieba's words of ``text`` and every dictionary word inside each of
+    them. jieba's own search mode adds only the two- and three-character words inside a long word,
+    which would hide 职业卫生 inside 职业卫生技术服务 (a category's name); every length is added here."""
+    import jieba
+
+    frequencies = jieba.dt.FREQ
+    start = 0
+    for word in jieba.dt.cut(text or ""):
+        width = len(word)
+        for size in range(2, width):
+            for i in range(width - size + 1):
+                part = word[i:i + size]
+                if frequencies.get(part):
+                    yield part, start + i, start + i + size
+        yield word, start, start + width
+        start += width
+
+
+class ChineseTokenizer(Tokenizer):
+    """Whoosh tokens of ``search_words`` (a module-level class: the index's schema pickles it)."""
+
+    def __call__(self, text, **kwargs):
+        token = Token()
+        for word, start, stop in search_words(text):
+            if len(word) <= 1 and not HAN.match(word):
+                continue
+            token.original = token.text = word
+            token.pos, token.startchar, token.endchar = start, start, stop
+            yield token
+
+
+# jieba's analyzer filters: English stop words and the three commonest Chinese particles.
+STOP_WORDS = frozenset(("a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
+                        "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
+                        "when", "will", "with", "yet", "you", "your", "的", "了", "和"))
+
+
 def chinese_analyzer():
-    """jieba's Whoosh analyzer (it exists only once whoosh is importable)."""
-    import gc
-    import warnings
+    return (ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+            | StemFilter(stemfn=stem, ignore=None, cachesize=50000))
 
-    with warnings.catch_warnings():
-        # jieba.analyse leaves its IDF file open at import; collect it here, quietly, once.
-        warnings.simplefilter("ignore", ResourceWarning)
-        from jieba.analyse import ChineseAnalyzer
 
-        gc.collect()
-    return ChineseAnalyzer()
+def index_format():
+    """Changes whenever what gets indexed would: a rebuild follows (see search.staleness)."""
+    text = repr((FORMAT_VERSION, DOMAIN_WORDS))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def words(text):
-    """jieba's segmentation of ``text`` (search mode), without spaces and punctuation."""
-    import jieba
-
-    return [w for w in jieba.cut_for_search(text or "") if w.strip() and not re.fullmatch(r"\W+", w)]
+    """jieba's words of ``text`` and the words inside them, without spaces and punctuation."""
+    return [w for w, _, _ in search_words(text) if w.strip() and not re.fullmatch(r"\W+", w)]
 
 
 def pinyin_tokens(name):

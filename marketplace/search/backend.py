@@ -23,6 +23,7 @@ HIGHLIGHT_FIELDS = ("name", "description")
 # Snippets of the description are highlighted with the matches of the combined field.
 MAX_QUERY = 100
 SORTS = ("relevance", "newest", "rating")
+FORMAT_FILE = "marketplace-format"  # analysis.index_format() of the last rebuild
 
 
 @dataclass
@@ -105,6 +106,8 @@ class WhooshBackend:
         shutil.rmtree(self.path, ignore_errors=True)
         os.makedirs(self.path, exist_ok=True)
         self._ix = index.create_in(self.path, schema())
+        with open(os.path.join(self.path, FORMAT_FILE), "w", encoding="utf-8") as handle:
+            handle.write(analysis.index_format())
         return self._ix
 
     def close(self):
@@ -152,6 +155,14 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit(optimize=True)
+
+    def stored_format(self):
+        """The analysis format the index was built with (None for an index older than the marker)."""
+        try:
+            with open(os.path.join(self.path, FORMAT_FILE), encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError:
+            return None
 
     # --- reading -----------------------------------------------------------------------------
     class _Borrow:
@@ -368,10 +379,10 @@ def _covering_words(text, tokens, reader):
 
     jieba's search mode indexes a long word and its parts alike, so a document holding the long
     word holds the phrase; asking for it instead of every part finds the same documents in one
-    posting list. Words the index has never seen are kept, so an unknown word still finds nothing."""
+    posting list. A word the index has not seen is left out when indexed words cover it (an index
+    built before the word joined the dictionary); otherwise every word is kept, so a query with a
+    word no agency uses still finds nothing."""
     indexed = [t for t in tokens if any((field, t) in reader for field in TEXT_FIELDS)]
-    if len(indexed) < len(tokens):
-        return tokens
     covered, chosen = [False] * len(text), []
     for token in sorted(indexed, key=len, reverse=True):
         start = text.find(token)

@@ -26,6 +26,6 @@ def reindex_command():
 
 @search_cli.command("check")
 def check_command():
-    """Compare the index with the database; rebuild it when it is missing, stale or corrupt."""
+    """Compare the index with the database; rebuild it when it is missing, corrupt, outdated or stale."""
     reason = search.heal()
     click.echo(f"The index was {reason}; rebuilt." if reason else "The index is in step with the database.")

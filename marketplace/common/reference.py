@@ -1,0 +1,118 @@
+"""Counties and service categories as plain, read-only values, cached per process.
+
+Every public page shows them (filters, badges, the home page), and they change a few times a year,
+by an administrator. The cache is dropped in this process when a commit touches either table, and
+rebuilt at most ``REFERENCE_CACHE_SECONDS`` (30 s) after an edit made in another worker. Pages that
+edit reference data use the ORM functions in ``common.services`` instead."""
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.common.models import BilingualNameMixin, County, ServiceCategory
+from marketplace.extensions import db
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(BilingualNameMixin):
+    """A county or a category: ``name`` follows the UI language like the models'."""
+
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    active: bool
+    sort_order: int
+    parent_id: int | None = None
+    children: tuple = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    counties: tuple  # every county, in display order
+    groups: tuple  # top-level categories, in display order, each with its children
+    county_by_id: dict = field(repr=False)
+    category_by_id: dict = field(repr=False)
+
+    def active_counties(self):
+        return [c for c in self.counties if c.active]
+
+    def active_groups(self):
+        return [g for g in self.groups if g.active]
+
+
+def _load():
+    def ref(row, **extra):
+        return Ref(row.id, row.code, row.name_zh, row.name_en, row.active, row.sort_order, **extra)
+
+    counties = tuple(ref(c) for c in db.session.execute(
+        sa.select(County.id, County.code, County.name_zh, County.name_en, County.active, County.sort_order)
+        .order_by(County.sort_order, County.id)))
+    rows = db.session.execute(
+        sa.select(ServiceCategory.id, ServiceCategory.code, ServiceCategory.name_zh, ServiceCategory.name_en,
+                  ServiceCategory.active, ServiceCategory.sort_order, ServiceCategory.parent_id)
+        .order_by(ServiceCategory.sort_order, ServiceCategory.id)).all()
+    children = {}
+    for row in rows:
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(ref(row, parent_id=row.parent_id))
+    groups = tuple(ref(row, children=tuple(children.get(row.id, ()))) for row in rows if row.parent_id is None)
+    categories = {g.id: g for g in groups}
+    categories.update({c.id: c for kids in children.values() for c in kids})
+    return Snapshot(counties, groups, {c.id: c for c in counties}, categories)
+
+
+class ReferenceCache:
+    def __init__(self, seconds):
+        self.seconds, self._lock = seconds, threading.Lock()
+        self._snapshot, self._loaded_at = None, 0.0
+
+    def get(self):
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or time.monotonic() - self._loaded_at > self.seconds:
+                snapshot = self._snapshot = _load()
+                self._loaded_at = time.monotonic()
+            return snapshot
+
+    def clear(self):
+        with self._lock:
+            self._snapshot = None
+
+
+def init_app(app):
+    app.extensions["reference"] = ReferenceCache(app.config.get("REFERENCE_CACHE_SECONDS", 30))
+
+
+def snapshot():
+    """Counties and categories as they are now (at most the cache's age behind another worker's edit)."""
+    return current_app.extensions["reference"].get()
+
+
+def clear():
+    if has_app_context() and "reference" in current_app.extensions:
+        current_app.extensions["reference"].clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _note(session, flush_context):
+    if any(isinstance(obj, (County, ServiceCategory))
+           for obj in list(session.new) + list(session.dirty) + list(session.deleted)):
+        session.info["reference_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop(session):
+    if session.info.pop("reference_changed", False):
+        clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session):
+    if session.info.pop("reference_changed", False):
+        clear()  # what this process may have read inside the failed transaction
