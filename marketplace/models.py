@@ -6,3 +6,6 @@ from marketplace.pledges.models import PledgeSignature, PledgeText  # noqa: F401
 from marketplace.providers.models import (  # noqa: F401
     Fee, NoticeBatch, NoticeEntry, Provider, ProviderRevision, Qualification, StaffMember,
 )
+from marketplace.enterprises.models import (  # noqa: F401
+    Engagement, EngagementEvent, EngagementFile, Enterprise, Rating, Report, SiteNotice,
+)

@@ -103,6 +103,42 @@ def can_publish_notices(user):
     return is_city_regulator(user)
 
 
+def can_keep_enterprise_profile(user):
+    """Enterprise accounts keep a profile of their own, and from it request services."""
+    return is_enterprise(user)
+
+
+def can_list_engagements(user):
+    """Their own engagements for enterprises and agencies; their county's (or all) for regulators."""
+    return is_enterprise(user) or is_agency(user) or is_regulator(user)
+
+
+def is_engagement_client(user, engagement):
+    """The enterprise that requested the engagement."""
+    return is_enterprise(user) and engagement is not None and engagement.enterprise.account_id == user.id
+
+
+def is_engagement_agency(user, engagement):
+    """The agency asked to do the engagement."""
+    return is_agency(user) and engagement is not None and engagement.provider.account_id == user.id
+
+
+def can_view_engagement(user, engagement):
+    """Both parties, the county regulator of the site's county, and city regulators."""
+    return is_engagement_client(user, engagement) or is_engagement_agency(user, engagement) or (
+        is_regulator(user) and engagement is not None and in_jurisdiction(user, engagement.county_id))
+
+
+def can_view_site_notices(user):
+    """Upcoming on-site work: county regulators see their county's, city regulators every county's."""
+    return is_regulator(user)
+
+
+def can_moderate_rating(user, engagement):
+    """Hide an abusive rating, with a public reason: regulators of the engagement's county or the city."""
+    return is_regulator(user) and engagement is not None and in_jurisdiction(user, engagement.county_id)
+
+
 def in_jurisdiction(user, county_id):
     """City regulators and admins cover every county; a county regulator only its own."""
     if is_admin(user) or is_city_regulator(user):

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.time import utcnow
@@ -46,6 +47,13 @@ class County(Audited, BilingualNameMixin, db.Model):
         return f"<County {self.code} {self.name_zh}>"
 
 
+ENGAGEMENT_KINDS = {
+    "assessment": _l("Assessment (evaluation or testing): on-site notice required"),
+    "advisory": _l("Advisory (consulting or hazard investigation)"),
+    "other": _l("Other service"),
+}
+
+
 class ServiceCategory(Audited, BilingualNameMixin, db.Model):
     """A service category; top-level groups have no parent, their children are what agencies offer."""
 
@@ -58,6 +66,9 @@ class ServiceCategory(Audited, BilingualNameMixin, db.Model):
     name_en: Mapped[str] = mapped_column(sa.String(200))
     sort_order: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # What an engagement in this category is (see ENGAGEMENT_KINDS): assessments need an on-site
+    # notice to the county bureau, and advising and assessing one enterprise is a conflict.
+    engagement_kind: Mapped[str] = mapped_column(sa.String(20), default="other", server_default="other")
 
     parent: Mapped["ServiceCategory | None"] = relationship(
         remote_side=[id], back_populates="children"

@@ -22,6 +22,11 @@ def _datetime(value, style="medium"):
     return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm" if style == "short" else "yyyy-MM-dd HH:mm:ss")
 
 
+def format_date(value):
+    """A date, or the local (Beijing) date of a datetime, as YYYY-MM-DD (for messages, too)."""
+    return _date(value)
+
+
 def _date(value):
     """A date, or the local (Beijing) date of a datetime, as YYYY-MM-DD."""
     from datetime import datetime

@@ -44,6 +44,13 @@ provider_regions = sa.Table(
 )
 
 
+qualification_categories = sa.Table(
+    "qualification_categories", db.metadata,
+    sa.Column("qualification_id", sa.ForeignKey("qualifications.id"), primary_key=True),
+    sa.Column("category_id", sa.ForeignKey("service_categories.id"), primary_key=True),
+)
+
+
 class Provider(Audited, db.Model):
     """A third-party safety-service agency and its current declaration."""
 
@@ -78,6 +85,9 @@ class Provider(Audited, db.Model):
     pledge_version: Mapped[int | None]
     pledge_signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revision_count: Mapped[int] = mapped_column(default=0)
+    # Visible ratings of completed engagements (hidden ones excluded), kept by the rating services.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_total: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
 
@@ -101,6 +111,10 @@ class Provider(Audited, db.Model):
     __table_args__ = (
         sa.CheckConstraint("status = 'draft' OR uscc IS NOT NULL", name="public_provider_has_uscc"),
     )
+
+    @property
+    def rating_average(self):
+        return round(self.rating_total / self.rating_count, 1) if self.rating_count else None
 
     @property
     def is_public(self):
@@ -127,6 +141,9 @@ class Qualification(Audited, db.Model):
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
     file: Mapped[StoredFile | None] = relationship(lazy="joined")
+    # The declared categories this certificate covers (none: it is not needed for a category).
+    categories: Mapped[list[ServiceCategory]] = relationship(secondary=qualification_categories,
+                                                             order_by="ServiceCategory.sort_order")
 
     __table_args__ = (sa.CheckConstraint("valid_to >= valid_from", name="valid_period"),)
 

@@ -37,7 +37,7 @@ def document(provider):
         "pledge_version": provider.pledge_version or 0,
         "published_ts": _ts(provider.first_published_at),
         "updated_ts": _ts(provider.updated_at),
-        "rating": 0,  # average rating × 100; ratings arrive with the enterprises issue
+        "rating": provider.rating_total * 100 // provider.rating_count if provider.rating_count else 0,  # average × 100
     }
 
 

@@ -1,0 +1,128 @@
+"""Verified ratings: only the enterprise of a completed engagement rates it, once, within 180 days;
+the agency replies once, publicly; a regulator may hide an abusive rating with a public reason.
+The agency's totals (visible ratings only) are kept on its record and feed the search sort."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace.auth import permissions
+from marketplace.common.errors import DomainError, PermissionDenied
+from marketplace.common.time import as_utc, utcnow
+from marketplace.enterprises.models import EngagementStatus, Rating
+from marketplace.extensions import db
+from marketplace.providers.models import Provider
+
+RATING_WINDOW = timedelta(days=180)
+MAX_TEXT = 1000
+
+
+class RatingError(DomainError):
+    pass
+
+
+class NotCompleted(RatingError):
+    message = _l("You can rate the agency once the engagement is completed.")
+
+
+class AlreadyRated(RatingError):
+    message = _l("You have already rated this engagement: each engagement is rated once.")
+
+
+class WindowClosed(RatingError):
+    message = _l("Ratings are accepted within 180 days of completion; this engagement was completed earlier.")
+
+
+class AlreadyReplied(RatingError):
+    message = _l("Your agency has already replied to this rating.")
+
+
+class AlreadyHidden(RatingError):
+    message = _l("This rating is already hidden.")
+
+
+def _text(value, field, required=False):
+    value = (value or "").strip()
+    if required and not value:
+        raise RatingError(_l("This field is required."), field=field)
+    if len(value) > MAX_TEXT:
+        raise RatingError(_l("Keep it within %(n)d characters.", n=MAX_TEXT), field=field)
+    return value
+
+
+def _adjust(provider_id, count, total):
+    """Add to the agency's totals in one statement (two ratings at once both count), and mark the
+    agency changed so the search index picks up its new average after the commit."""
+    db.session.execute(sa.update(Provider).where(Provider.id == provider_id).values(
+        rating_count=Provider.rating_count + count, rating_total=Provider.rating_total + total,
+        updated_at=utcnow()))
+    provider = db.session.get(Provider, provider_id)
+    db.session.refresh(provider, ["rating_count", "rating_total", "updated_at"])
+    db.session.info.setdefault("search_ids", set()).add(provider_id)
+
+
+def can_rate(user, engagement, now=None):
+    return (permissions.is_engagement_client(user, engagement) and engagement.status is EngagementStatus.COMPLETED
+            and engagement.rating is None and engagement.completed_at is not None
+            and (now or utcnow()) - as_utc(engagement.completed_at) <= RATING_WINDOW)
+
+
+def rate(actor, engagement, *, score, text, now=None):
+    if not permissions.is_engagement_client(actor, engagement):
+        raise PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
+    db.session.refresh(engagement, with_for_update=True)
+    if engagement.status is not EngagementStatus.COMPLETED:
+        raise NotCompleted()
+    if engagement.rating is not None:
+        raise AlreadyRated()
+    if (now or utcnow()) - as_utc(engagement.completed_at) > RATING_WINDOW:
+        raise WindowClosed()
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise RatingError(_l("Choose from 1 to 5 stars."), field="score")
+    rating = Rating(engagement_id=engagement.id, provider_id=engagement.provider_id,
+                    enterprise_id=engagement.enterprise_id, score=score, text=_text(text, "text"))
+    db.session.add(rating)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:  # rated in another tab at the same moment
+        raise AlreadyRated() from None
+    _adjust(engagement.provider_id, 1, score)
+    return rating
+
+
+def reply(actor, rating, text):
+    engagement = rating.engagement
+    if not permissions.is_engagement_agency(actor, engagement):
+        raise PermissionDenied(_l("Only the agency that was rated can reply."))
+    db.session.refresh(rating, with_for_update=True)
+    if rating.replied_at is not None:
+        raise AlreadyReplied()
+    rating.reply, rating.replied_at = _text(text, "reply", required=True), utcnow()
+    db.session.flush()
+
+
+def hide(actor, rating, reason):
+    if not permissions.can_moderate_rating(actor, rating.engagement):
+        raise PermissionDenied()
+    db.session.refresh(rating, with_for_update=True)
+    if rating.hidden_at is not None:
+        raise AlreadyHidden()
+    rating.hidden_reason = _text(reason, "reason", required=True)
+    rating.hidden_at, rating.hidden_by_id = utcnow(), getattr(actor, "id", None)
+    db.session.flush()
+    _adjust(rating.provider_id, -1, -rating.score)
+
+
+def for_provider(provider_id):
+    """The agency's ratings, newest first: what its public profile lists (hidden ones say why)."""
+    return sa.select(Rating).where(Rating.provider_id == provider_id).order_by(Rating.created_at.desc(),
+                                                                                Rating.id.desc())
+
+
+def distribution(provider_id):
+    """{score: count} of visible ratings."""
+    return dict(db.session.execute(
+        sa.select(Rating.score, sa.func.count()).where(Rating.provider_id == provider_id, Rating.hidden_at.is_(None))
+        .group_by(Rating.score)).all())
