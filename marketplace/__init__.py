@@ -87,7 +87,10 @@ def register_blueprints(app):
     from marketplace.providers.notice_views import bp as notices_bp
     from marketplace.providers.views import bp as providers_bp
 
-    for blueprint in (common_bp, auth_bp, admin_bp, providers_bp, notices_bp, pledges_bp):
+    from marketplace.enterprises.views import bp as enterprises_bp, engagements_bp, reports_bp
+
+    for blueprint in (common_bp, auth_bp, admin_bp, providers_bp, notices_bp, pledges_bp, enterprises_bp,
+                      engagements_bp, reports_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCH_ROUTES"):
         from marketplace.common.bench_views import bp as bench_bp

@@ -34,8 +34,8 @@ def test_county_regulator_with_a_county_can_log_in_and_sees_it(app, client, db, 
 
     other = app.test_client()
     response = other.post("/auth/login", data={"email": "haimen@example.cn", "password": "Anquan-2026-hm"})
-    assert response.headers["Location"].endswith("/auth/account")
-    assert "海门区" in other.get("/auth/account").get_data(as_text=True)
+    assert response.headers["Location"].endswith("/engagements/dashboard")  # the county's workbench
+    assert "海门区" in other.get("/engagements/dashboard").get_data(as_text=True)
 
 
 def test_the_database_refuses_a_county_regulator_without_a_county(db):

@@ -76,8 +76,9 @@ def test_password_confirmation_must_match(client):
 
 
 def test_login_reaches_the_roles_start_page(client, users):
-    expected = {"admin": "/admin/users", "city_regulator": "/admin/audit",
-                "county_regulator": "/auth/account", "agency": "/providers/me", "enterprise": "/auth/account"}
+    expected = {"admin": "/admin/users", "city_regulator": "/engagements/dashboard",
+                "county_regulator": "/engagements/dashboard", "agency": "/providers/me",
+                "enterprise": "/engagements/dashboard"}
     for role, user in users.items():
         response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
         assert response.headers["Location"].endswith(expected[role]), role

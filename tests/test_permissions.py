@@ -88,6 +88,48 @@ ROUTES = [
     ("GET", "/pledges/texts/{text}/edit", {"anonymous": LOGIN, "admin": 200}, 403),
     ("POST", "/pledges/texts/{text}/edit", {"anonymous": LOGIN, "admin": 200}, 403),
     ("POST", "/pledges/texts/{text}/issue", {"anonymous": LOGIN, "admin": 302}, 403),
+    # enterprises and engagements ({engagement}: quoted, the test enterprise's, on a site in 崇川区;
+    # {elsewhere_engagement}: 通州区; {own_engagement}: requested from the test agency; {done}: completed,
+    # with a report and not yet rated; {rated}: completed and rated)
+    ("GET", "/enterprises/me/profile", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("POST", "/enterprises/me/profile", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("GET", "/engagements/dashboard", {"anonymous": LOGIN, "admin": 403}, 200),
+    ("GET", "/engagements", {"anonymous": LOGIN, "admin": 403}, 200),
+    ("GET", "/engagements/site-notices", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/new?provider={provider}", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("POST", "/engagements/new?provider={provider}", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("GET", "/engagements/new", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("GET", "/engagements/{engagement}",
+     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/{elsewhere_engagement}", {"anonymous": LOGIN, "enterprise": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/{own_engagement}", {"anonymous": LOGIN, "agency": 200, "enterprise": 200,
+                                              "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/{own_engagement}/quote", {"anonymous": LOGIN, "agency": 200}, 403),
+    ("POST", "/engagements/{own_engagement}/quote", {"anonymous": LOGIN, "agency": 200}, 403),
+    ("GET", "/engagements/{engagement}/quote", {"anonymous": LOGIN}, 403),
+    ("GET", "/engagements/{own_engagement}/site-notice", {"anonymous": LOGIN, "agency": 302}, 403),
+    ("POST", "/engagements/{own_engagement}/site-notice", {"anonymous": LOGIN, "agency": 302}, 403),
+    ("GET", "/engagements/{own_engagement}/report", {"anonymous": LOGIN, "agency": 302}, 403),
+    ("POST", "/engagements/{own_engagement}/report", {"anonymous": LOGIN, "agency": 302}, 403),
+    ("POST", "/engagements/{engagement}/withdraw", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("POST", "/engagements/{own_engagement}/decline", {"anonymous": LOGIN, "agency": 302}, 403),
+    ("POST", "/engagements/{engagement}/accept", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("POST", "/engagements/{engagement}/files", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("GET", "/engagements/{engagement}/files/{attachment}",
+     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("POST", "/engagements/{engagement}/files/{attachment}/remove", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("GET", "/engagements/{done}/report.pdf",
+     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/{done}/report-label",
+     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/engagements/{done}/rate", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("POST", "/engagements/{done}/rate", {"anonymous": LOGIN, "enterprise": 200}, 403),
+    ("GET", "/engagements/{rated}/rate", {"anonymous": LOGIN, "enterprise": 302}, 403),
+    ("POST", "/engagements/{rated}/rating/reply", {"anonymous": LOGIN}, 403),
+    ("POST", "/engagements/{rated}/rating/hide", {"anonymous": LOGIN, "county_regulator": 302,
+                                                  "city_regulator": 302}, 403),
+    ("GET", "/reports/verify?no={report_no}", {}, 200),
+    ("GET", "/reports/{report}/qr.svg", {}, 200),
 ]
 
 CASES = [
@@ -123,14 +165,52 @@ def world(users, make_user):
     own_fee = providers.save_fee(users["agency"], own, None, item="安全咨询", unit="天", price_min=2000,
                                  price_max=3000, basis="按工作量")
     batch = notices.publish_batch(SYSTEM)
+    engagements_world = _engagements(users, other, published, own)
     db.session.flush()
-    return {
+    return {**engagements_world,
         "other_user": other.id, "county": county().id,
         "category": db.session.scalar(sa.select(ServiceCategory.id).where(ServiceCategory.code == "consulting")),
         "provider": published.id, "draft": draft.id, "elsewhere": elsewhere.id, "elsewhere_draft": elsewhere_draft.id, "file": qualification.file_id, "own_fee": own_fee.id,
         "other_fee": other_fee.id, "batch": batch.batch_no, "code": signature.verification_code,
         "text": pledges.current_text().id,
     }
+
+
+def _engagements(users, agency_user, provider, draft):
+    """Engagements in the states the rows need, through the real services where they can be."""
+    from marketplace.enterprises import engagements, ratings
+    from marketplace.enterprises.models import Engagement
+    from marketplace.extensions import db
+    from tests import helpers
+
+    helpers.add_staff(agency_user, provider)
+    client = users["enterprise"]
+    enterprise = helpers.make_enterprise(client, n=9)
+    quoted = helpers.advance(helpers.request(client, provider), client, agency_user, to="quoted")
+    from marketplace.common.uploads import store_upload
+    from marketplace.enterprises.models import EngagementFile
+
+    stored = store_upload(helpers.upload(helpers.PDF, "contract.pdf"), actor=client)
+    attachment = EngagementFile(engagement_id=quoted.id, file_id=stored.id, side="enterprise")
+    db.session.add(attachment)
+    elsewhere = helpers.request(client, provider, county_code="320612")
+    # the test agency's own declaration is a draft: its request is made as a bare record
+    own = Engagement(enterprise_id=enterprise.id, provider_id=draft.id, category_id=helpers.category("consulting").id,
+                     county_id=helpers.county("320613").id, scope="安全咨询", site_address="南通市",
+                     expected_start=helpers.soon(3), expected_end=helpers.soon(9))
+    db.session.add(own)
+    done = helpers.request(client, provider)
+    helpers.advance(done, client, agency_user, to="in_progress")
+    engagements.issue_report(agency_user, done, report_no="AP-WORLD-1", title="安全现状评价报告",
+                             issued_on=helpers.soon(0), upload=helpers.upload(helpers.PDF, "report.pdf"))
+    engagements.confirm_completion(client, done)
+    rated = helpers.advance(helpers.request(client, provider), client, agency_user, to="completed",
+                            report_no="AP-WORLD-2")
+    ratings.rate(client, rated, score=3, text="一般")
+    db.session.flush()
+    return {"engagement": quoted.id, "elsewhere_engagement": elsewhere.id, "own_engagement": own.id,
+            "done": done.id, "rated": rated.id, "attachment": attachment.id, "report": done.report.id,
+            "report_no": "AP-WORLD-1"}
 
 
 @pytest.mark.parametrize("method, path, role, expected", CASES)

@@ -11,7 +11,9 @@ from marketplace.common.models import County
 from marketplace.extensions import limiter
 from marketplace.providers.models import NoticeBatch, Provider, ProviderStatus, Qualification
 
-START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/admin/audit", Role.AGENCY: "/providers/me"}
+START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/engagements/dashboard",
+               Role.COUNTY_REGULATOR: "/engagements/dashboard", Role.ENTERPRISE: "/engagements/dashboard",
+               Role.AGENCY: "/providers/me"}
 
 
 def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):

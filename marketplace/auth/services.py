@@ -218,8 +218,8 @@ def start_endpoint(user):
     """Where each role lands after logging in."""
     if permissions.is_admin(user):
         return "admin.users"
-    if permissions.is_city_regulator(user):
-        return "admin.audit_log"
     if permissions.is_agency(user):
         return "providers.mine"
+    if permissions.is_enterprise(user) or permissions.is_regulator(user):
+        return "engagements.dashboard"
     return "auth.account"

@@ -77,6 +77,21 @@ class ReportRequired(DomainError):
     message = _l("The agency has not issued the report yet: completion is confirmed once it has.")
 
 
+EVENT_LABELS = {
+    "request": _l("Requested by the enterprise"),
+    "quote": _l("Quoted by the agency"),
+    "requote": _l("Quote revised by the agency"),
+    "decline": _l("Declined by the agency"),
+    "withdraw": _l("Request withdrawn by the enterprise"),
+    "accept": _l("Quote accepted: contracted"),
+    "site_notice": _l("On-site notice filed"),
+    "start": _l("Work started"),
+    "cancel": _l("Contract cancelled"),
+    "report": _l("Report issued"),
+    "confirm": _l("Completion confirmed by the enterprise"),
+}
+
+
 # --- steps: who may take them, and from where ---------------------------------------------------
 
 @dataclass(frozen=True)

@@ -62,22 +62,31 @@ def _adjust(provider_id, count, total):
     db.session.info.setdefault("search_ids", set()).add(provider_id)
 
 
-def can_rate(user, engagement, now=None):
-    return (permissions.is_engagement_client(user, engagement) and engagement.status is EngagementStatus.COMPLETED
-            and engagement.rating is None and engagement.completed_at is not None
-            and (now or utcnow()) - as_utc(engagement.completed_at) <= RATING_WINDOW)
-
-
-def rate(actor, engagement, *, score, text, now=None):
-    if not permissions.is_engagement_client(actor, engagement):
+def check_can_rate(user, engagement, now=None):
+    """Raise the reason ``user`` cannot rate ``engagement`` now, if there is one."""
+    if not permissions.is_engagement_client(user, engagement):
         raise PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
-    db.session.refresh(engagement, with_for_update=True)
     if engagement.status is not EngagementStatus.COMPLETED:
         raise NotCompleted()
     if engagement.rating is not None:
         raise AlreadyRated()
     if (now or utcnow()) - as_utc(engagement.completed_at) > RATING_WINDOW:
         raise WindowClosed()
+
+
+def can_rate(user, engagement, now=None):
+    try:
+        check_can_rate(user, engagement, now)
+    except DomainError:
+        return False
+    return True
+
+
+def rate(actor, engagement, *, score, text, now=None):
+    if not permissions.is_engagement_client(actor, engagement):
+        raise PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
+    db.session.refresh(engagement, with_for_update=True)
+    check_can_rate(actor, engagement, now)
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise RatingError(_l("Choose from 1 to 5 stars."), field="score")
     rating = Rating(engagement_id=engagement.id, provider_id=engagement.provider_id,
@@ -115,10 +124,17 @@ def hide(actor, rating, reason):
     _adjust(rating.provider_id, -1, -rating.score)
 
 
-def for_provider(provider_id):
-    """The agency's ratings, newest first: what its public profile lists (hidden ones say why)."""
-    return sa.select(Rating).where(Rating.provider_id == provider_id).order_by(Rating.created_at.desc(),
-                                                                                Rating.id.desc())
+def latest_for_provider(provider_id, limit=20):
+    """The agency's latest ratings for its public profile (hidden ones say why), with what they show."""
+    from sqlalchemy.orm import selectinload
+
+    from marketplace.enterprises.models import Engagement
+
+    return db.session.scalars(
+        sa.select(Rating).where(Rating.provider_id == provider_id)
+        .order_by(Rating.created_at.desc(), Rating.id.desc()).limit(limit)
+        .options(selectinload(Rating.enterprise),
+                 selectinload(Rating.engagement).selectinload(Engagement.category))).all()
 
 
 def distribution(provider_id):

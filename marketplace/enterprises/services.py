@@ -92,6 +92,13 @@ WARNINGS = {
 }
 
 
+WARNING_NAMES = {
+    "pledge_outdated": _l("pledge outdated"),
+    "pledge_resign": _l("new pledge to sign"),
+    "qualification_expired": _l("qualification expired"),
+}
+
+
 class NotChoosable(DomainError):
     message = _l("This agency is suspended by the regulator and cannot be chosen.")
     field = "provider"
@@ -109,13 +116,18 @@ class WarningsNotConfirmed(DomainError):
 
 def check_choosable(provider, category_id):
     """Refuse agencies that cannot be chosen and categories they do not declare."""
+    check_listed(provider)
+    if category_id not in {c.id for c in provider.categories}:
+        raise CategoryNotDeclared()
+
+
+def check_listed(provider):
+    """Only a published agency can be chosen: a suspended one says why."""
     if provider.status is not ProviderStatus.PUBLISHED:
         if provider.status is ProviderStatus.SUSPENDED:
             raise NotChoosable(_l("This agency is suspended by the regulator (%(reason)s) and cannot be chosen.",
                                   reason=provider.status_reason or "—"))
         raise NotChoosable(_l("This agency is not listed and cannot be chosen."))
-    if category_id not in {c.id for c in provider.categories}:
-        raise CategoryNotDeclared()
 
 
 def choice_warnings(provider, category_id, today=None):

@@ -89,10 +89,13 @@ def compare():
 
 @bp.get("/<id:provider_id>")
 def detail(provider_id):
+    from marketplace.enterprises import ratings
+
     provider = services.get_provider_or_404(provider_id, for_user=current_user)
     expired, soon = services.qualification_alerts(provider)
     return render_template(
         "providers/detail.html", provider=provider, pledge_state=pledges.pledge_state(provider),
+        ratings=ratings.latest_for_provider(provider.id),
         signature=pledges.latest_signature(provider.id), expired=expired,
         can_see_private=permissions.can_view_provider_private(current_user, provider),
     )
