@@ -16,7 +16,8 @@ def test_renaming_a_category_shows_in_the_directory_at_once(client, db, make_use
     login_as(make_user(Role.ADMIN))
     response = client.post(f"/admin/categories/{category.id}", data={
         "code": category.code, "parent_id": str(category.parent_id), "name_zh": "危险化学品安全评价（新名称）",
-        "name_en": category.name_en, "sort_order": str(category.sort_order), "active": "y"})
+        "name_en": category.name_en, "sort_order": str(category.sort_order), "active": "y",
+        "engagement_kind": category.engagement_kind})
     assert response.status_code == 302
     html = client.get("/providers?lang=zh").get_data(as_text=True)
     assert html.count("危险化学品安全评价（新名称）") >= 2  # the filter's option and the agency's badge

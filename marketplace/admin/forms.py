@@ -3,8 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms import validators
+from wtforms.fields.choices import SelectChoice
 
 from marketplace.common.forms import BaseForm, MaxLength, Required
+from marketplace.common.models import ENGAGEMENT_KINDS
 
 CODE_PATTERN = validators.Regexp(
     r"^[a-z0-9_\-]+$", message=_l("Use lower-case letters, digits, - and _ only.")
@@ -36,4 +38,8 @@ class CategoryForm(_ReferenceForm):
         _l("Group"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
         description=_l("Leave empty to make this a top-level group."),
     )
+    engagement_kind = SelectField(
+        _l("Kind of work"), choices=[SelectChoice(key, label) for key, label in ENGAGEMENT_KINDS.items()],
+        default="other", validators=[Required()],
+        description=_l("Assessments need an on-site notice; advising and assessing one enterprise is flagged."))
 

@@ -142,7 +142,8 @@ def _edit_category(category):
         SelectChoice(str(g.id), g.name) for g in groups
     ]
     if form.validate_on_submit():
-        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id")}
+        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id",
+                                            "engagement_kind")}
         try:
             category = reference.save_category(permissions.acting_user(), category, **values)
         except DomainError as exc:

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.models import County, ServiceCategory
+from marketplace.common.models import ENGAGEMENT_KINDS, County, ServiceCategory
 from marketplace.extensions import db
 
 
@@ -85,6 +85,8 @@ def save_category(actor, category, **values):
     """Create (``category=None``) or update a service category; two levels only."""
     _require_admin(actor)
     values = _clean(values)
+    if values.get("engagement_kind", "other") not in ENGAGEMENT_KINDS:
+        raise DomainError(_l("Choose a kind of work from the list."), field="engagement_kind")
     parent_id = values.get("parent_id")
     if parent_id is not None:
         parent = db.session.get(ServiceCategory, parent_id)

@@ -75,6 +75,9 @@ class QualificationForm(BaseForm):
     scope = TextAreaField(_l("Scope"), [Optional(), MaxLength(1000)], render_kw={"rows": 3})
     valid_from = DateField(_l("Valid from"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
     valid_to = DateField(_l("Valid until"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
+    category_ids = MultiCheckboxField(
+        _l("Categories it covers"), coerce=int,
+        description=_l("Enterprises choosing your agency for these categories are warned when it has expired."))
     file = FileField(_l("Scanned certificate"),
                      description=_l("PDF, JPEG or PNG, at most 10 MB. It is shown only to you and the regulators."),
                      render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"})

@@ -177,6 +177,7 @@ def snapshot(provider):
         "qualifications": [
             f"{q.cert_number}｜{q.issuer}｜{q.scope}｜{q.valid_from.isoformat()}—{q.valid_to.isoformat()}"
             + (f"｜{q.file.original_name}（SHA-256 {q.file.sha256[:12]}）" if q.file else "")
+            + (f"｜{'、'.join(c.name_zh for c in q.categories)}" if q.categories else "")
             for q in provider.qualifications
         ],
         "staff": [f"{s.name}｜{s.cert_number}｜{s.title}｜{_id_fingerprint(s.id_number)}" for s in provider.staff],
@@ -310,6 +311,10 @@ def save_qualification(actor, provider, existing, *, upload=None, **values):
         raise InvalidPeriod()
     if upload is None and (existing is None or existing.file_id is None):
         raise ScanRequired()
+    if "category_ids" in values:  # which of the agency's declared categories the certificate covers
+        declared = {c.id for c in provider.categories}
+        values["categories"] = db.session.scalars(sa.select(ServiceCategory).where(
+            ServiceCategory.id.in_([i for i in _ids(values.pop("category_ids")) if i in declared]))).all()
     return _save_item(actor, provider, Qualification, existing, "qualification", values, upload)
 
 

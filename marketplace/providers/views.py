@@ -27,7 +27,7 @@ regulate = permissions.permission_required(permissions.is_regulator)
 # The three kinds of item a declaration lists: model, form, service, the fields the form edits.
 ITEMS = {
     "qualifications": (Qualification, QualificationForm, services.save_qualification,
-                       ("cert_number", "issuer", "scope", "valid_from", "valid_to")),
+                       ("cert_number", "issuer", "scope", "valid_from", "valid_to", "category_ids")),
     "staff": (StaffMember, StaffForm, services.save_staff, ("name", "title", "cert_number", "id_number")),
     "fees": (Fee, FeeForm, services.save_fee, ("item", "unit", "price_min", "price_max", "basis")),
 }
@@ -216,6 +216,10 @@ def item(kind, item_id=None):
     provider = _mine()
     item = services._own_item(model, provider, item_id) if item_id else None
     form = form_class(obj=item)
+    if kind == "qualifications":
+        form.category_ids.choices = [SelectChoice(c.id, c.name) for c in provider.categories]
+        if request.method == "GET" and item is not None:
+            form.category_ids.data = [c.id for c in item.categories]
     if kind == "staff" and request.method == "GET":
         form.id_number.data = ""  # never sent to the browser; shown masked beside the field
     if form.validate_on_submit():
