@@ -137,7 +137,7 @@ def test_steps_out_of_order_are_refused_with_the_state_named(parties, action):
     actor = parties["client"] if action in ("accept", "confirm") else parties["agency"]
     with pytest.raises(engagements.IllegalStep) as raised:
         getattr(engagements, {"confirm": "confirm_completion"}.get(action, action))(actor, engagement)
-    assert "Requested" in str(raised.value.message) or "已申请" in str(raised.value.message)
+    assert "Requested" in str(raised.value.message) or "已委托" in str(raised.value.message)
     assert engagement.status is S.REQUESTED
 
 

@@ -49,9 +49,10 @@ def register_seeder(seeder):
 
 
 def _seeders():
+    from marketplace.enterprises.seed import seed_engagements
     from marketplace.providers.seed import seed_providers
 
-    return [*_SEEDERS, seed_providers]
+    return [*_SEEDERS, seed_providers, seed_engagements]
 
 
 def seed_accounts():

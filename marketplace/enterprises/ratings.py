@@ -142,3 +142,19 @@ def distribution(provider_id):
     return dict(db.session.execute(
         sa.select(Rating.score, sa.func.count()).where(Rating.provider_id == provider_id, Rating.hidden_at.is_(None))
         .group_by(Rating.score)).all())
+
+
+def recompute_totals(provider_ids=None):
+    """Set agencies' rating totals from their visible ratings (after bulk loads and repairs); the
+    search index picks up the new averages after the commit."""
+    visible = sa.and_(Rating.provider_id == Provider.id, Rating.hidden_at.is_(None))
+    count = sa.select(sa.func.count(Rating.id)).where(visible).scalar_subquery()
+    total = sa.select(sa.func.coalesce(sa.func.sum(Rating.score), 0)).where(visible).scalar_subquery()
+    statement = sa.update(Provider).values(rating_count=count, rating_total=total, updated_at=utcnow())
+    if provider_ids is not None:
+        statement = statement.where(Provider.id.in_(provider_ids))
+    else:
+        provider_ids = db.session.scalars(sa.select(Provider.id)).all()
+    db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.expire_all()
+    db.session.info.setdefault("search_ids", set()).update(provider_ids)
