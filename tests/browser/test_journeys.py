@@ -172,3 +172,130 @@ def test_enterprise_style_search_and_compare(live_server, page, shot):
     shot(page, "compare")
     page.go_back()
     expect(page.get_by_label("机构名称或统一社会信用代码")).to_have_value("anquan pingjia")  # back-button safe
+
+
+def _log_in(page, live_server, email, password=DEMO_PASSWORD):
+    page.goto(live_server + "/auth/login?lang=zh")
+    page.get_by_label("电子邮箱").fill(email)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def _log_out(page):
+    page.locator("#nav-user").click()
+    page.locator("#logout-button").click()
+
+
+def test_enterprise_requests_contracts_verifies_and_rates(live_server, page, shot):
+    from datetime import date, timedelta
+
+    agency_email = f"agency1@{DEMO_DOMAIN}"
+    _log_in(page, live_server, agency_email)
+    agency_name = page.locator("h1").first.inner_text().strip()
+    _log_out(page)
+
+    # a new enterprise registers and fills in its profile
+    page.goto(live_server + "/auth/register?lang=zh")
+    page.get_by_label("企业", exact=True).check()
+    page.get_by_label("联系人").fill("吴敏")
+    page.get_by_label("电子邮箱").fill("wumin@example.cn")
+    page.get_by_label("密码", exact=True).fill("Anquan-2026-wm")
+    page.get_by_label("确认密码").fill("Anquan-2026-wm")
+    page.get_by_role("button", name="创建账号").click()
+    expect(page).to_have_url(re.compile(r"/engagements/dashboard$"))
+    page.get_by_role("link", name="填写企业信息").click()
+    page.get_by_label("统一社会信用代码").fill("91320600MA1ABCDE7U")
+    page.get_by_label("企业名称").fill("南通吴氏精细化工有限公司")
+    page.get_by_label("县（市、区）").select_option(label="崇川区")
+    page.get_by_label("地址").fill("南通市崇川区江海大道 18 号")
+    page.get_by_label("所属行业").fill("化学原料和化学制品制造业")
+    page.get_by_label("主要危险类别").select_option("hazardous_chemicals")
+    page.get_by_label("联系人").fill("吴敏")
+    page.get_by_label("联系电话").fill("0513-86001234")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("企业信息已保存。")).to_be_visible()
+
+    # finds the agency in Chinese search, compares it with two others, and asks it for a service
+    page.goto(live_server + "/providers?lang=zh")
+    page.get_by_label("机构名称或统一社会信用代码").fill(agency_name[:6])
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".provider-row").first).to_contain_text(agency_name[:6])
+    page.goto(live_server + "/providers?lang=zh")
+    boxes = page.locator("input[name=ids]")
+    for n in range(3):
+        boxes.nth(n).check()
+    page.get_by_role("button", name=re.compile("对比所选机构")).click()
+    expect(page.locator("table.compare-table thead th")).to_have_count(4)
+    shot(page, "compare-with-request-buttons")
+    page.goto(live_server + "/providers?lang=zh&q=" + agency_name[:6])
+    page.locator(".provider-row a").first.click()
+    page.get_by_role("link", name="委托服务").click()
+    page.get_by_label("服务类别").select_option(index=1)
+    page.get_by_label("服务内容和范围").fill("年度安全现状评价，覆盖储罐区和主装置")
+    page.get_by_label("项目所在县（市、区）").select_option(index=1)
+    page.get_by_label("预计开始日期").fill((date.today() + timedelta(days=5)).isoformat())
+    page.get_by_label("预计结束日期").fill((date.today() + timedelta(days=20)).isoformat())
+    confirm = page.get_by_label("我已阅读上述提示，仍选择该机构。")
+    if confirm.count():
+        confirm.check()
+    shot(page, "request-form")
+    page.get_by_role("button", name="提交委托").click()
+    expect(page.locator("#engagement-status")).to_contain_text("已委托")
+    engagement_url = page.url
+    _log_out(page)
+
+    # the agency quotes
+    _log_in(page, live_server, agency_email)
+    page.goto(engagement_url)
+    page.locator("#step-quote").click()
+    page.get_by_label("服务费用（元）").fill("18000")
+    page.locator("input[name=team]").first.check()
+    page.get_by_role("button", name="发送报价").click()
+    expect(page.locator("#engagement-status")).to_contain_text("已报价")
+    _log_out(page)
+
+    # the enterprise contracts
+    _log_in(page, live_server, "wumin@example.cn", "Anquan-2026-wm")
+    page.goto(engagement_url)
+    warning = page.locator("#confirm_warnings")
+    if warning.count():
+        warning.check()
+    page.locator("#step-accept").click()
+    expect(page.locator("#engagement-status")).to_contain_text("已签约")
+    _log_out(page)
+
+    # the agency files the on-site notice where needed, works, and issues the report
+    _log_in(page, live_server, agency_email)
+    page.goto(engagement_url)
+    if page.locator("#step-site-notice").count():
+        page.locator("#step-site-notice").click()
+        page.get_by_role("button", name="提交告知").click()
+    page.locator("#step-start").click()
+    page.locator("#step-report").click()
+    page.get_by_label("报告编号").fill("NT-JOURNEY-2026-001")
+    page.get_by_role("button", name="出具报告").click()
+    expect(page.locator("#report-number")).to_have_text("NT-JOURNEY-2026-001")
+    shot(page, "report-with-qr")
+    _log_out(page)
+
+    # the enterprise confirms, verifies the number publicly, and rates
+    _log_in(page, live_server, "wumin@example.cn", "Anquan-2026-wm")
+    page.goto(engagement_url)
+    page.locator("#step-confirm").click()
+    expect(page.locator("#engagement-status")).to_contain_text("已完成")
+    page.goto(live_server + "/reports/verify?lang=zh")
+    page.get_by_placeholder("报告编号").fill("nt-journey-2026-001")
+    page.locator("form[role=search] button[type=submit]").click()
+    expect(page.locator(".verify-result")).to_contain_text("南通吴氏精细化工有限公司")
+    shot(page, "verify-genuine")
+    page.get_by_placeholder("报告编号").fill("NT-FORGED-999")
+    page.locator("form[role=search] button[type=submit]").click()
+    expect(page.locator("#unknown-report")).to_be_visible()
+    page.goto(engagement_url)
+    page.locator("#step-rate").click()
+    page.get_by_label("★★★★★", exact=True).check()
+    page.get_by_label("评价内容（选填）").fill("现场工作细致，报告按期交付。")
+    page.get_by_role("button", name="发布评价").click()
+    page.get_by_role("link", name=agency_name).first.click()
+    expect(page.locator("#ratings")).to_contain_text("现场工作细致，报告按期交付。")
+    shot(page, "profile-with-rating")
