@@ -286,3 +286,20 @@ def test_report_rows_keep_what_was_issued(parties, db):
     report = db.session.scalar(sa.select(Report).where(Report.engagement_id == engagement.id))
     assert report.enterprise_name == parties["enterprise"].name
     assert report.provider_name == parties["provider"].name
+
+
+def test_ratings_feed_the_search_sort(parties, make_user, db, search_index):
+    from marketplace import search
+    from marketplace.search import SearchQuery
+
+    other_user = make_user(Role.AGENCY)
+    other, _ = helpers.publish(other_user, n=704, name="南通后来安全评价有限公司")
+    db.session.commit()
+    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
+                                 parties["agency"], to="completed")
+    ratings.rate(parties["client"], engagement, score=5, text="很好")
+    db.session.commit()  # the index follows the agency's new average after the commit
+    result = search.backend().search(SearchQuery(sort="rating"))
+    ids = [hit.provider_id for hit in result.hits]
+    assert ids.index(parties["provider"].id) < ids.index(other.id)
+    assert search.staleness() is None
