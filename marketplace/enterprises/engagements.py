@@ -471,6 +471,30 @@ def visible_query(user):
     return query.where(sa.false())
 
 
+def filtered_query(user, *, status="", text="", conflict=False):
+    """The list's filters over what ``user`` may see: a status, only flagged conflicts, and text
+    matching the enterprise's or the agency's name or the engagement's number (WT + year + id)."""
+    from marketplace.enterprises.models import Enterprise
+    from marketplace.providers.models import Provider
+
+    query = visible_query(user)
+    if status:
+        query = query.where(Engagement.status == S(status))
+    if conflict:
+        query = query.where(Engagement.conflict.is_(True))
+    text = (text or "").strip()[:100]
+    if text:
+        matching = [Engagement.enterprise_id.in_(sa.select(Enterprise.id).where(
+                        Enterprise.name.contains(text, autoescape=True))),
+                    Engagement.provider_id.in_(sa.select(Provider.id).where(
+                        Provider.name.contains(text, autoescape=True)))]
+        number = re.fullmatch(r"WT(\d{4})(\d{6,9})", text.upper())
+        if number and int(number.group(2)) < 2**31:
+            matching.append(Engagement.id == int(number.group(2)))
+        query = query.where(sa.or_(*matching))
+    return query
+
+
 def list_options():
     """What a list row shows, loaded in a fixed number of statements whatever the row count."""
     return (selectinload(Engagement.enterprise), selectinload(Engagement.provider),

@@ -2,7 +2,6 @@
 verification. Thin views: the rules are in services, engagements and ratings."""
 
 import io
-import re
 from datetime import timedelta
 
 import segno
@@ -27,7 +26,7 @@ from marketplace.enterprises.forms import (
     ReplyForm, ReportForm, RequestForm, SiteNoticeForm,
 )
 from marketplace.enterprises.models import (
-    ENGAGEMENT_STATUS_LABELS, Engagement, EngagementFile, EngagementStatus as S, Enterprise, Rating, Report,
+    ENGAGEMENT_STATUS_LABELS, Engagement, EngagementFile, EngagementStatus as S, Rating, Report,
 )
 from marketplace.extensions import db
 from marketplace.providers.models import Provider
@@ -131,22 +130,9 @@ def index():
     form.status.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(s.value, label) for s, label in ENGAGEMENT_STATUS_LABELS.items()]
     form.validate()
-    query = engagements.visible_query(current_user)
     status = form.status.data if form.status.data in {s.value for s in S} else ""
-    if status:
-        query = query.where(Engagement.status == S(status))
-    if form.conflict.data:
-        query = query.where(Engagement.conflict.is_(True))
-    text = (form.q.data or "").strip()[:100] if not form.q.errors else ""
-    if text:
-        matching = [Engagement.enterprise_id.in_(sa.select(Enterprise.id).where(
-                        Enterprise.name.contains(text, autoescape=True))),
-                    Engagement.provider_id.in_(sa.select(Provider.id).where(
-                        Provider.name.contains(text, autoescape=True)))]
-        number = re.fullmatch(r"WT(\d{4})(\d{6,9})", text.upper())
-        if number and int(number.group(2)) < 2**31:
-            matching.append(Engagement.id == int(number.group(2)))
-        query = query.where(sa.or_(*matching))
+    text = (form.q.data or "") if not form.q.errors else ""
+    query = engagements.filtered_query(current_user, status=status, text=text, conflict=bool(form.conflict.data))
     page = paginate(query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())
                     .options(*engagements.list_options()))
     return render_template("engagements/index.html", page=page, form=form)
