@@ -9,7 +9,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PO     := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint bench setup setup-dev translations db clean help
+.PHONY: run test lint format lock bench setup setup-dev translations db clean help
 
 help:
 	@echo "make run    serve the app on http://127.0.0.1:$(PORT) (set PORT to change)"
@@ -21,12 +21,13 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 
+# Locked, hashed dependencies (pip refuses anything whose hash differs); the PDF font comes with them.
 $(VENV)/.runtime: $(BIN)/python requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $@
 
 %.mo: %.po $(VENV)/.runtime
@@ -45,8 +46,9 @@ run: db
 	@echo "Serving on http://127.0.0.1:$(PORT) — stop with Ctrl-C"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite in parallel (one worker per CPU); the browser journeys stay together on one worker.
 test: setup-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(BIN)/python bench/run.py
@@ -54,6 +56,18 @@ bench: setup-dev
 
 lint: setup-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev
+	$(BIN)/ruff check --fix --select I .
+	$(BIN)/ruff format .
+
+# Re-pin every dependency from pyproject.toml, with hashes (run after changing a dependency there).
+lock: setup-dev
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+	  -o requirements.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --allow-unsafe --extra dev -c requirements.txt -o requirements-dev.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

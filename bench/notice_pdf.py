@@ -17,12 +17,47 @@ from marketplace.common import pdf  # noqa: E402
 
 COLUMNS = ["序号", "机构名称", "统一社会信用代码", "注册地", "服务类别", "服务区域", "承诺签署日期"]
 COUNTIES = ["崇川区", "通州区", "海门区", "如皋市", "启东市", "海安市", "如东县", "南通经济技术开发区"]
-WORDS = ["安泰", "中诚", "华安", "江海", "通达", "恒信", "鼎盛", "润安", "苏中", "明德", "瑞源", "宏远",
-         "正源", "安航", "海晟", "长安", "信达", "博安", "泰和", "众邦", "金盾", "天衡", "远航", "诚安"]
+WORDS = [
+    "安泰",
+    "中诚",
+    "华安",
+    "江海",
+    "通达",
+    "恒信",
+    "鼎盛",
+    "润安",
+    "苏中",
+    "明德",
+    "瑞源",
+    "宏远",
+    "正源",
+    "安航",
+    "海晟",
+    "长安",
+    "信达",
+    "博安",
+    "泰和",
+    "众邦",
+    "金盾",
+    "天衡",
+    "远航",
+    "诚安",
+]
 KINDS = ["安全技术咨询", "安全技术服务", "安全评价", "检测技术", "职业卫生技术服务", "消防技术服务", "应急管理咨询"]
-CATEGORIES = ["安全评价（石油加工业，化学原料、化学品及医药制造业）", "安全评价（金属非金属矿及其他矿采选业）",
-              "检测检验（陆地石油和天然气开采业）", "检测检验（烟花爆竹制造业，金属冶炼）", "安全咨询", "安全培训",
-              "隐患排查治理", "安全生产标准化", "应急预案编制", "安全托管", "职业卫生技术服务", "消防技术服务"]
+CATEGORIES = [
+    "安全评价（石油加工业，化学原料、化学品及医药制造业）",
+    "安全评价（金属非金属矿及其他矿采选业）",
+    "检测检验（陆地石油和天然气开采业）",
+    "检测检验（烟花爆竹制造业，金属冶炼）",
+    "安全咨询",
+    "安全培训",
+    "隐患排查治理",
+    "安全生产标准化",
+    "应急预案编制",
+    "安全托管",
+    "职业卫生技术服务",
+    "消防技术服务",
+]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
@@ -54,13 +89,17 @@ def build(rows, font_path=None):
         title="南通市安全生产第三方服务机构公示名单",
         batch_no="2026年第3期",
         published_at_text="发布日期：2026年11月29日",
-        intro_lines=[f"本期公示机构 {len(rows)} 家，新增 30 家，变更 20 家，撤出 10 家。",
-                     "公示机构均已签署诚信承诺书，不设置准入条件；如有异议请向南通市应急管理局反映。"],
+        intro_lines=[
+            f"本期公示机构 {len(rows)} 家，新增 30 家，变更 20 家，撤出 10 家。",
+            "公示机构均已签署诚信承诺书，不设置准入条件；如有异议请向南通市应急管理局反映。",
+        ],
         columns=COLUMNS,
         rows=rows,
-        sections=[("本期新增机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes),
-                  ("本期变更机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes[:20]),
-                  ("本期撤出机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes[:10])],
+        sections=[
+            ("本期新增机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes),
+            ("本期变更机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes[:20]),
+            ("本期撤出机构", ["机构名称", "统一社会信用代码", "注册地", "变动"], changes[:10]),
+        ],
         footer_text="南通市应急管理局 · 安全生产第三方服务机构公示名单 2026年第3期",
         author="南通市应急管理局",
         font_path=font_path,
@@ -87,11 +126,12 @@ def main():
         data = build(rows)
         times.append(time.perf_counter() - start)
     pages = len(PdfReader(io.BytesIO(data)).pages)
-    path = os.environ.get("PDF_CJK_FONT") or pdf.DEFAULT_CJK_FONT
-    described = (f"{font} (built-in CID font, not embedded; {path} not usable)" if font == pdf.FALLBACK_FONT
-                 else f"{path} (TrueType, subset embedded)")
-    print(f"machine: {platform.processor() or platform.machine()} {cpu_model()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    path = os.environ.get("PDF_CJK_FONT") or pdf.packaged_font()
+    described = f"{path} as {font} (TrueType, subset embedded)"
+    print(
+        f"machine: {platform.processor() or platform.machine()} {cpu_model()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
     print(f"font: {described}")
     print(f"rows: {len(rows)} + 60 in sections; runs: {len(times)} after one warm-up")
     print(f"median: {statistics.median(times):.3f} s  min: {min(times):.3f} s  max: {max(times):.3f} s")

@@ -22,8 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUERIES = ["安全评价", "危化 检测", "应急预案", "南通 安全", "nantong anquan", "ntaq", "职业卫生", "消防技术服务",
-           "隐患排查治理", "如皋 检测"]
+QUERIES = [
+    "安全评价",
+    "危化 检测",
+    "应急预案",
+    "南通 安全",
+    "nantong anquan",
+    "ntaq",
+    "职业卫生",
+    "消防技术服务",
+    "隐患排查治理",
+    "如皋 检测",
+]
 
 
 def percentile(values, p):
@@ -103,17 +113,23 @@ def main():
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="marketplace-bench-"))
-    env = dict(os.environ, MARKETPLACE_ENV="production", SECRET_KEY="bench-secret-key-not-for-use",
-               DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
-               INSTANCE_PATH=str(work), SEARCH_INDEX_DIR=str(work / "index"), BENCH_ROUTES="1",
-               SESSION_COOKIE_SECURE="0", UPLOAD_FOLDER=str(work / "uploads"))
+    env = dict(
+        os.environ,
+        MARKETPLACE_ENV="production",
+        SECRET_KEY="bench-secret-key-not-for-use",
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
+        INSTANCE_PATH=str(work),
+        SEARCH_INDEX_DIR=str(work / "index"),
+        BENCH_ROUTES="1",
+        SESSION_COOKIE_SECURE="0",
+        UPLOAD_FOLDER=str(work / "uploads"),
+    )
     os.environ.update(env)
     import flask_migrate
 
-    import config
     from bench.generate import generate
-    from marketplace import create_app, search
-    from marketplace.common import services as reference
+    from marketplace import config, create_app, search
+    from marketplace.reference import services as reference
 
     app = create_app(config.ProductionConfig())
     rows = []
@@ -141,8 +157,20 @@ def main():
         engine.close()
 
     port = free_port()
-    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         deadline = time.time() + 60
         while True:
@@ -154,8 +182,9 @@ def main():
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.5)
         search_paths = [f"/providers?q={urllib.parse.quote(q)}" for q in QUERIES]
-        directory_paths = [f"/providers?category={c}&county={k}&page={p}" for c in categories[:6]
-                           for k in counties[:4] for p in (1, 2)]
+        directory_paths = [
+            f"/providers?category={c}&county={k}&page={p}" for c in categories[:6] for k in counties[:4] for p in (1, 2)
+        ]
         timed_requests(port, search_paths + directory_paths + ["/_bench/one-row"], 2)  # warm both workers
         page = timed_requests(port, search_paths, args.repeat)
         directory_rps = throughput(port, directory_paths, args.clients, args.seconds)
@@ -169,9 +198,16 @@ def main():
     page50, page95 = statistics.median(page), percentile(page, 95)
     share = 100 * directory_rps / bare_rps
     rows += [
-        ("raw index query (in process)", f"{len(QUERIES)} queries × {args.repeat}", f"p50 {raw50:.1f} ms, p95 {raw95:.1f} ms"),
-        ("search page (HTTP, 1 client)", "budget p95 ≤ 60 ms",
-         f"p50 {page50:.1f} ms, p95 {page95:.1f} ms" + verdict(page95 <= 60)),
+        (
+            "raw index query (in process)",
+            f"{len(QUERIES)} queries × {args.repeat}",
+            f"p50 {raw50:.1f} ms, p95 {raw95:.1f} ms",
+        ),
+        (
+            "search page (HTTP, 1 client)",
+            "budget p95 ≤ 60 ms",
+            f"p50 {page50:.1f} ms, p95 {page95:.1f} ms" + verdict(page95 <= 60),
+        ),
         ("search page ÷ raw query (p50)", "budget ≤ 1.5×", f"{page50 / raw50:.2f}×" + verdict(page50 / raw50 <= 1.5)),
         (f"directory page ({args.clients} clients)", "filters, no text query", f"{directory_rps:.0f} req/s"),
         (f"bare one-row route ({args.clients} clients)", "same run", f"{bare_rps:.0f} req/s"),
@@ -188,14 +224,20 @@ def write_docs(table, machine, args):
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8")
     marker = "## Search and directory (`make bench`)"
-    section = "\n".join([
-        marker, "",
-        f"Date: {date.today().isoformat()}. Machine: {machine}. gunicorn 2 workers and the load generator on the same "
-        f"machine, {args.agencies:,} generated agencies (SQLite), {args.seconds:.0f} s per throughput run. "
-        "Medians and ratios from one run.", "",
-        "Command: `make bench` (or `.venv/bin/python bench/run.py --agencies 10000`).", "",
-        *table, "",
-    ])
+    section = "\n".join(
+        [
+            marker,
+            "",
+            f"Date: {date.today().isoformat()}. Machine: {machine}. gunicorn 2 workers and the load generator on the same "
+            f"machine, {args.agencies:,} generated agencies (SQLite), {args.seconds:.0f} s per throughput run. "
+            "Medians and ratios from one run.",
+            "",
+            "Command: `make bench` (or `.venv/bin/python bench/run.py --agencies 10000`).",
+            "",
+            *table,
+            "",
+        ]
+    )
     if marker in text:
         start = text.index(marker)
         end = text.find("\n## ", start + len(marker))

@@ -6,6 +6,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+__version__ = "0.2.0"
+
 
 class IdConverter(IntegerConverter):
     """``<id:name>``: a positive record number that fits the database's integer column, so an
@@ -14,16 +16,18 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         super().__init__(map, min=1, max=2**31 - 1)
 
-__version__ = "0.1.0"
-
 
 def create_app(config=None):
     """Build the application. ``config`` is a config object or class; by default the
     environment chooses (``MARKETPLACE_ENV``: development, testing, production)."""
-    from config import INSTANCE_DIR, config_from_env
+    from marketplace.config import BASE_DIR, INSTANCE_DIR, config_from_env
 
-    app = Flask(__name__, instance_path=str(INSTANCE_DIR),
-                template_folder="../templates", static_folder="../static")
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
     if config is None:
         config = config_from_env()
     elif isinstance(config, type):
@@ -40,28 +44,33 @@ def create_app(config=None):
     register_commands(app)
     register_errorhandlers(app)
     register_template_helpers(app)
-    register_security(app)
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
     if app.config["CONFIG_NAME"] == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
-        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker counts login attempts "
-                           "on its own; point it at Redis when running several workers.")
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is memory://: each worker counts login attempts "
+            "on its own; point it at Redis when running several workers."
+        )
     return app
 
 
 def register_extensions(app):
-    from marketplace import i18n
+    from marketplace import search
     from marketplace.auth.services import load_user_from_session
-    from marketplace.common import database  # noqa: F401  (engine event listeners)
-    from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from marketplace.common import database, i18n, security  # noqa: F401  (database: engine settings)
+    from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
+    from marketplace.providers import indexing
+    from marketplace.reference import cache
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
     i18n.init_app(app)
+    security.register(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -72,42 +81,48 @@ def register_extensions(app):
 
     # Import every model so metadata (and `flask db check`) sees the whole schema.
     from marketplace import models  # noqa: F401
-    from marketplace import search
-    from marketplace.common import reference
 
-    reference.init_app(app)
-    search.init_app(app)
+    cache.init_app(app)
+    search.init_app(app, source=indexing.SOURCE)
 
 
 def register_blueprints(app):
     from marketplace.admin.views import bp as admin_bp
     from marketplace.auth.views import bp as auth_bp
-    from marketplace.common.views import bp as common_bp
+    from marketplace.engagements.report_views import bp as reports_bp
+    from marketplace.engagements.views import bp as engagements_bp
+    from marketplace.enterprises.views import bp as enterprises_bp
     from marketplace.pledges.views import bp as pledges_bp
     from marketplace.providers.notice_views import bp as notices_bp
     from marketplace.providers.views import bp as providers_bp
+    from marketplace.site.views import bp as site_bp
 
-    from marketplace.enterprises.views import bp as enterprises_bp, engagements_bp, reports_bp
-
-    for blueprint in (common_bp, auth_bp, admin_bp, providers_bp, notices_bp, pledges_bp, enterprises_bp,
-                      engagements_bp, reports_bp):
+    for blueprint in (
+        site_bp,
+        auth_bp,
+        admin_bp,
+        providers_bp,
+        notices_bp,
+        pledges_bp,
+        enterprises_bp,
+        engagements_bp,
+        reports_bp,
+    ):
         app.register_blueprint(blueprint)
     if app.config.get("BENCH_ROUTES"):
-        from marketplace.common.bench_views import bp as bench_bp
+        from marketplace.site.bench_views import bp as bench_bp
 
         app.register_blueprint(bench_bp)
 
 
 def register_commands(app):
     from marketplace.auth.cli import create_user_command
-    from marketplace.common.cli import seed_demo_command
+    from marketplace.cli import seed_demo_command
     from marketplace.providers.cli import notices_cli
     from marketplace.search.cli import search_cli
 
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(seed_demo_command)
-    app.cli.add_command(notices_cli)
-    app.cli.add_command(search_cli)
+    for command in (create_user_command, seed_demo_command, notices_cli, search_cli):
+        app.cli.add_command(command)
 
 
 def register_errorhandlers(app):
@@ -116,14 +131,10 @@ def register_errorhandlers(app):
     register(app)
 
 
-def register_security(app):
-    from marketplace.common.security import register
-
-    register(app)
-
-
 def register_template_helpers(app):
-    from marketplace.common.templating import register
+    from marketplace.auth import permissions
+    from marketplace.auth.roles import Role
+    from marketplace.common import templating
 
-    register(app)
-
+    templating.register(app)
+    app.jinja_env.globals.update(permissions=permissions, Role=Role)

@@ -1,11 +1,25 @@
 """Every model, imported in one place so that migrations and `flask db check` see the whole schema."""
 
 from marketplace.auth.models import User  # noqa: F401
-from marketplace.common.models import AuditLog, County, ServiceCategory, StoredFile  # noqa: F401
+from marketplace.common.models import AuditLog, StoredFile  # noqa: F401
+from marketplace.engagements.models import (  # noqa: F401
+    Engagement,
+    EngagementEvent,
+    EngagementFile,
+    Rating,
+    Report,
+    SiteNotice,
+)
+from marketplace.enterprises.models import Enterprise  # noqa: F401
 from marketplace.pledges.models import PledgeSignature, PledgeText  # noqa: F401
 from marketplace.providers.models import (  # noqa: F401
-    Fee, NoticeBatch, NoticeEntry, Provider, ProviderRevision, Qualification, StaffMember,
+    Fee,
+    NoticeBatch,
+    NoticeEntry,
+    NoticeRendering,
+    Provider,
+    ProviderRevision,
+    Qualification,
+    StaffMember,
 )
-from marketplace.enterprises.models import (  # noqa: F401
-    Engagement, EngagementEvent, EngagementFile, Enterprise, Rating, Report, SiteNotice,
-)
+from marketplace.reference.models import County, ServiceCategory  # noqa: F401

@@ -20,15 +20,36 @@ def catalog_path(locale):
 
 
 def extract():
-    subprocess.run(PYBABEL + ["extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-                              "--no-location", "--sort-output", "--omit-header", "-o", str(POT), str(ROOT)],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        PYBABEL
+        + [
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "--omit-header",
+            "-o",
+            str(POT),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def update():
     extract()
-    subprocess.run(PYBABEL + ["update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
-                              "--ignore-obsolete"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        PYBABEL + ["update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching", "--ignore-obsolete"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     path = catalog_path("en")
     with path.open("rb") as f:
         catalog = read_po(f, locale="en")

@@ -1,25 +1,30 @@
-"""Fixtures: one migrated database per run; each test runs in a transaction that is rolled back."""
+"""Fixtures: one migrated database per run; one connection and transaction per test module, in which
+a module may build a shared world once; a savepoint per test, rolled back when it ends.
 
+Every session the code under test opens (the test body's, each request's) joins the module's
+connection through a savepoint of its own, so a ``commit()`` in the code under test releases that
+savepoint and is undone with the test's. Only public APIs of Flask, Flask-SQLAlchemy and SQLAlchemy
+are used: ``scoped_session.configure(bind=...)``, which the app's ``extensions.Session`` honours.
+"""
+
+import contextlib
+import contextvars
+import os
 import re
 import tempfile
 
 import flask_migrate
 import pytest
-from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy.orm import scoped_session, sessionmaker
 
-from config import TestingConfig
 from marketplace import create_app, search
-from marketplace.common import reference
+from marketplace.config import TestingConfig
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
+from marketplace.reference import cache
 from tests import dbutil
 
 PASSWORD = "Safe-Passw0rd-2026"
-
-
 UPLOADS = tempfile.mkdtemp(prefix="marketplace-test-uploads-")
 
 
@@ -36,6 +41,22 @@ def make_config(database_url, **overrides):
     return Config
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a fresh context (its own application context, ``g``
+    and database session), as in a real server, even though the test body holds one."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The browser journeys, the slowest group, start first under pytest-xdist (one worker takes them
+    while the others run the rest) and last in a single process (their live server is migrated and
+    seeded in the background meanwhile)."""
+    parallel = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    items.sort(key=lambda item: ("tests/browser/" in item.nodeid) != parallel)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     url = dbutil.server_url()
@@ -43,18 +64,6 @@ def database_url(tmp_path_factory):
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     dbutil.reset_schema(url)
     return url
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose every request gets its own application context (its own ``g`` and
-    database session), as in a real server, even though the test body holds one."""
-
-    def open(self, *args, **kwargs):
-        token = _cv_app.set(None)
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _cv_app.reset(token)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +74,10 @@ def app(database_url):
         flask_migrate.upgrade()
         search.reindex()  # an empty index in step with the empty database
     yield app
+    with app.app_context():
+        _db.session.remove()
+        for engine in _db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture()
@@ -79,41 +92,55 @@ def make_app():
 
     yield make
     for extra in built:
-        for engine in _db._app_engines.get(extra, {}).values():
-            engine.dispose()
+        with extra.app_context():
+            for engine in _db.engines.values():
+                engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _dispose_engines():
-    """Close every pooled connection of every app the tests built, so none is left to the GC."""
-    yield
-    for engines in list(_db._app_engines.values()):
-        for engine in engines.values():
-            engine.dispose()
+@pytest.fixture(scope="module")
+def module_db(app):
+    """The module's connection and transaction: what a module builds here is shared by its tests and
+    rolled back after the last one."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        _db.session.remove()
+        _db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        with app.app_context():
+            _db.session.remove()
+            _db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
+        outer.rollback()
+        connection.close()
+
+
+@contextlib.contextmanager
+def building(app):
+    """Build a module's shared world: commit what the block makes into the module's transaction."""
+    with app.app_context():
+        try:
+            yield _db
+            _db.session.commit()
+        finally:
+            _db.session.remove()
 
 
 @pytest.fixture()
-def db(app):
-    """The database inside an outer transaction; commits in the code under test become
-    savepoints, and everything is rolled back when the test ends."""
+def db(app, module_db):
+    """The database inside a savepoint of the module's transaction, rolled back when the test ends."""
     with app.app_context():
-        connection = _db.engine.connect()
-        transaction = connection.begin()
-        original = _db.session
-        _db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=_app_ctx_id,
-        )
+        savepoint = module_db.begin_nested()
         limiter.reset()
-        reference.clear()  # counties and categories cached by an earlier, rolled-back test
+        cache.clear()  # counties and categories cached by an earlier, rolled-back test
         try:
             yield _db
         finally:
-            reference.clear()
             _db.session.remove()
-            _db.session = original
-            transaction.rollback()
-            connection.close()
+            cache.clear()
+            if savepoint.is_active:
+                savepoint.rollback()
 
 
 @pytest.fixture()

@@ -6,13 +6,27 @@ import uuid
 
 import sqlalchemy as sa
 
-from config import normalise_database_url
+from marketplace.config import normalise_database_url
 
 
 def server_url():
-    """The PostgreSQL server under test, or None when the suite runs on SQLite."""
+    """The PostgreSQL database under test, or None when the suite runs on SQLite. Each pytest-xdist
+    worker gets a database of its own beside the one named (``test_gw0``, ``test_gw1`` …)."""
     url = os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else None
+    if not url:
+        return None
+    url = normalise_database_url(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager

@@ -4,14 +4,20 @@ import sqlalchemy as sa
 
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
-from marketplace.common.models import County, ServiceCategory
+from marketplace.reference.models import County, ServiceCategory
 from tests.conftest import PASSWORD, field_error
 from tests.factories import county
 
 
 def new_user_form(**fields):
-    data = {"role": "county_regulator", "county_id": "", "display_name": "海门区应急管理局 施卫东",
-            "email": "haimen@example.cn", "phone": "0513-82213450", "password": "Anquan-2026-hm"}
+    data = {
+        "role": "county_regulator",
+        "county_id": "",
+        "display_name": "海门区应急管理局 施卫东",
+        "email": "haimen@example.cn",
+        "phone": "0513-82213450",
+        "password": "Anquan-2026-hm",
+    }
     data.update(fields)
     return data
 
@@ -39,13 +45,12 @@ def test_county_regulator_with_a_county_can_log_in_and_sees_it(app, client, db, 
 
 
 def test_the_database_refuses_a_county_regulator_without_a_county(db):
-    from sqlalchemy.exc import IntegrityError
     import pytest
+    from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError):
         with db.session.begin_nested():
-            db.session.add(User(email="x@example.cn", password_hash="x", display_name="x",
-                                role=Role.COUNTY_REGULATOR))
+            db.session.add(User(email="x@example.cn", password_hash="x", display_name="x", role=Role.COUNTY_REGULATOR))
             db.session.flush()
 
 
@@ -78,17 +83,30 @@ def test_user_list_filters_and_pages(client, make_user, login_as):
 
 def test_admin_adds_and_edits_a_county(client, db, make_user, login_as):
     login_as(make_user(Role.ADMIN))
-    response = client.post("/admin/counties/new", data={
-        "code": "320691", "name_zh": "南通高新技术产业开发区", "name_en": "Nantong Hi-tech Zone",
-        "sort_order": "90", "active": "y"})
+    response = client.post(
+        "/admin/counties/new",
+        data={
+            "code": "320691",
+            "name_zh": "南通高新技术产业开发区",
+            "name_en": "Nantong Hi-tech Zone",
+            "sort_order": "90",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     new = db.session.scalar(sa.select(County).where(County.code == "320691"))
     assert new.name_zh == "南通高新技术产业开发区"
     assert "南通高新技术产业开发区" in client.get("/").get_data(as_text=True)
 
-    client.post(f"/admin/counties/{new.id}", data={
-        "code": "320691", "name_zh": "南通高新技术产业开发区", "name_en": "Nantong Hi-tech Zone",
-        "sort_order": "90"})  # unticked: no longer in use
+    client.post(
+        f"/admin/counties/{new.id}",
+        data={
+            "code": "320691",
+            "name_zh": "南通高新技术产业开发区",
+            "name_en": "Nantong Hi-tech Zone",
+            "sort_order": "90",
+        },
+    )  # unticked: no longer in use
     client.get("/admin/reference")  # shows (and so clears) the confirmation
     db.session.expire_all()
     assert db.session.get(County, new.id).active is False
@@ -97,16 +115,18 @@ def test_admin_adds_and_edits_a_county(client, db, make_user, login_as):
 
 def test_duplicate_county_code_is_refused_beside_the_field(client, db, make_user, login_as):
     login_as(make_user(Role.ADMIN))
-    html = client.post("/admin/counties/new?lang=en", data={
-        "code": "320613", "name_zh": "重复", "name_en": "Dup", "sort_order": "1"}).get_data(as_text=True)
+    html = client.post(
+        "/admin/counties/new?lang=en", data={"code": "320613", "name_zh": "重复", "name_en": "Dup", "sort_order": "1"}
+    ).get_data(as_text=True)
     assert "already in use" in field_error(html, "code")
     assert db.session.scalar(sa.select(County).where(County.name_zh == "重复")) is None
 
 
 def test_bad_reference_input_never_500s(client, make_user, login_as):
     login_as(make_user(Role.ADMIN))
-    html = client.post("/admin/counties/new", data={
-        "code": "BAD CODE!", "name_zh": "", "name_en": "x" * 300, "sort_order": "-5"}).get_data(as_text=True)
+    html = client.post(
+        "/admin/counties/new", data={"code": "BAD CODE!", "name_zh": "", "name_en": "x" * 300, "sort_order": "-5"}
+    ).get_data(as_text=True)
     for field in ("code", "name_zh", "name_en", "sort_order"):
         assert field_error(html, field), field
     assert client.post("/admin/categories/new", data={"parent_id": "not-a-number"}).status_code == 200
@@ -117,39 +137,94 @@ def test_categories_are_two_levels(client, db, make_user, login_as):
     login_as(make_user(Role.ADMIN))
     consulting = db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.code == "consulting"))
     group = consulting.parent
-    response = client.post("/admin/categories/new", data={
-        "code": "safety_culture", "parent_id": str(group.id), "name_zh": "安全文化建设",
-        "name_en": "Safety culture", "sort_order": "100", "active": "y"})
+    response = client.post(
+        "/admin/categories/new",
+        data={
+            "code": "safety_culture",
+            "parent_id": str(group.id),
+            "name_zh": "安全文化建设",
+            "name_en": "Safety culture",
+            "sort_order": "100",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
-    assert db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.code == "safety_culture")).parent_id == group.id
+    assert (
+        db.session.scalar(sa.select(ServiceCategory).where(ServiceCategory.code == "safety_culture")).parent_id
+        == group.id
+    )
 
     # A category cannot become the parent of another: the list offers groups only, and the rule holds anyway.
-    html = client.post("/admin/categories/new?lang=en", data={
-        "code": "deeper", "parent_id": str(consulting.id), "name_zh": "三级", "name_en": "Third level",
-        "sort_order": "1", "active": "y"}).get_data(as_text=True)
+    html = client.post(
+        "/admin/categories/new?lang=en",
+        data={
+            "code": "deeper",
+            "parent_id": str(consulting.id),
+            "name_zh": "三级",
+            "name_en": "Third level",
+            "sort_order": "1",
+            "active": "y",
+        },
+    ).get_data(as_text=True)
     assert field_error(html, "parent_id")
 
 
 def test_create_user_command(runner, db):
-    result = runner.invoke(args=["create-user", "--email", "City@Example.cn", "--role", "city_regulator",
-                                 "--name", "市局 张明", "--password", "Shiju-regulator-1"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "City@Example.cn",
+            "--role",
+            "city_regulator",
+            "--name",
+            "市局 张明",
+            "--password",
+            "Shiju-regulator-1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(User).where(User.email == "city@example.cn")).role is Role.CITY_REGULATOR
 
 
 def test_create_user_command_needs_a_county_for_county_regulators(runner, db):
-    result = runner.invoke(args=["create-user", "--email", "c@example.cn", "--role", "county_regulator",
-                                 "--name", "x", "--password", "County-regulator-1"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "c@example.cn",
+            "--role",
+            "county_regulator",
+            "--name",
+            "x",
+            "--password",
+            "County-regulator-1",
+        ]
+    )
     assert result.exit_code != 0
     assert "county" in result.output.lower() or "县" in result.output
-    result = runner.invoke(args=["create-user", "--email", "c@example.cn", "--role", "county_regulator",
-                                 "--name", "x", "--password", "County-regulator-1", "--county", "如东县"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "c@example.cn",
+            "--role",
+            "county_regulator",
+            "--name",
+            "x",
+            "--password",
+            "County-regulator-1",
+            "--county",
+            "如东县",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(User).where(User.email == "c@example.cn")).county.name_zh == "如东县"
 
 
 def test_create_user_command_refuses_a_weak_password(runner, db):
-    result = runner.invoke(args=["create-user", "--email", "w@example.cn", "--role", "admin",
-                                 "--name", "x", "--password", "short"])
+    result = runner.invoke(
+        args=["create-user", "--email", "w@example.cn", "--role", "admin", "--name", "x", "--password", "short"]
+    )
     assert result.exit_code != 0
     assert db.session.scalar(sa.select(User).where(User.email == "w@example.cn")) is None

@@ -13,7 +13,7 @@ from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.models import StoredFile
 from marketplace.providers import notices, services
 from marketplace.providers.models import Provider, ProviderRevision
-from tests import helpers
+from tests import factories
 from tests.conftest import PASSWORD, field_error
 from tests.test_providers import declaration_form
 
@@ -30,12 +30,16 @@ def test_non_finite_prices_are_a_message(client, make_user, login_as, value):
 def test_crafted_category_and_county_ids_are_dropped(client, db, make_user, login_as):
     user = make_user(Role.AGENCY)
     login_as(user)
-    inactive = helpers.category("training")
+    inactive = factories.category("training")
     inactive.active = False
     db.session.flush()
-    response = client.post("/providers/me/declaration", data=declaration_form(
-        category_ids=["99999999999999999999", str(inactive.id), str(helpers.category("consulting").id)],
-        region_ids=["-5", "99999999999999999999", str(helpers.county("320613").id)]))
+    response = client.post(
+        "/providers/me/declaration",
+        data=declaration_form(
+            category_ids=["99999999999999999999", str(inactive.id), str(factories.category("consulting").id)],
+            region_ids=["-5", "99999999999999999999", str(factories.county("320613").id)],
+        ),
+    )
     assert response.status_code == 302
     provider = db.session.scalar(sa.select(Provider).where(Provider.account_id == user.id))
     assert [c.code for c in provider.categories] == ["consulting"]
@@ -44,21 +48,37 @@ def test_crafted_category_and_county_ids_are_dropped(client, db, make_user, logi
 
 def test_upload_names_lose_control_characters(db, make_user):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=51)
-    item = services.save_qualification(user, provider, None, cert_number="A", issuer="B", scope="",
-                                       valid_from=helpers.date(2024, 1, 1), valid_to=helpers.date(2026, 1, 1),
-                                       upload=helpers.upload(name="C:\\scans\\证书\x00扫描.png"))
+    provider, _ = factories.publish(user, n=51)
+    item = services.save_qualification(
+        user,
+        provider,
+        None,
+        cert_number="A",
+        issuer="B",
+        scope="",
+        valid_from=factories.date(2024, 1, 1),
+        valid_to=factories.date(2026, 1, 1),
+        upload=factories.upload(name="C:\\scans\\证书\x00扫描.png"),
+    )
     db.session.flush()
     assert db.session.get(StoredFile, item.file_id).original_name == "证书扫描.png"
 
 
 def test_a_published_agency_cannot_empty_its_declaration(client, db, make_user, login_as):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=52, name="南通正衡安全评价有限公司")
+    provider, _ = factories.publish(user, n=52, name="南通正衡安全评价有限公司")
     login_as(user)
-    html = client.post("/providers/me/declaration?lang=en", data=declaration_form(
-        uscc=provider.uscc, name="", legal_representative="", county_id="", category_ids=[], region_ids=[],
-    )).get_data(as_text=True)
+    html = client.post(
+        "/providers/me/declaration?lang=en",
+        data=declaration_form(
+            uscc=provider.uscc,
+            name="",
+            legal_representative="",
+            county_id="",
+            category_ids=[],
+            region_ids=[],
+        ),
+    ).get_data(as_text=True)
     assert "must stay complete" in html
     db.session.expire_all()
     assert provider.name == "南通正衡安全评价有限公司" and provider.categories
@@ -66,12 +86,31 @@ def test_a_published_agency_cannot_empty_its_declaration(client, db, make_user, 
 
 def test_the_certificate_shows_the_agency_as_signed(client, db, make_user):
     user = make_user(Role.AGENCY)
-    provider, signature = helpers.publish(user, n=53, name="南通甲安全技术咨询有限公司")
-    values = {f: getattr(provider, f) for f in ("uscc", "former_names", "legal_representative", "county_id",
-                                                "address", "contact_person", "phone", "email", "website",
-                                                "founded_on", "description")}
-    services.save_declaration(user, provider, category_ids=[c.id for c in provider.categories],
-                              region_ids=[c.id for c in provider.regions], name="南通乙安全技术咨询有限公司", **values)
+    provider, signature = factories.publish(user, n=53, name="南通甲安全技术咨询有限公司")
+    values = {
+        f: getattr(provider, f)
+        for f in (
+            "uscc",
+            "former_names",
+            "legal_representative",
+            "county_id",
+            "address",
+            "contact_person",
+            "phone",
+            "email",
+            "website",
+            "founded_on",
+            "description",
+        )
+    }
+    services.save_declaration(
+        user,
+        provider,
+        category_ids=[c.id for c in provider.categories],
+        region_ids=[c.id for c in provider.regions],
+        name="南通乙安全技术咨询有限公司",
+        **values,
+    )
     data = client.get(f"/pledges/certificate/{signature.verification_code}.pdf").data
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
     assert "南通甲安全技术咨询有限公司" in text and "南通乙" not in text
@@ -81,18 +120,27 @@ def test_the_certificate_shows_the_agency_as_signed(client, db, make_user):
 
 def test_replacing_a_scan_or_an_id_number_leaves_a_revision(db, make_user):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=54)
-    item = helpers.add_qualification(user, provider)
+    provider, _ = factories.publish(user, n=54)
+    item = factories.add_qualification(user, provider)
     staff = services.save_staff(user, provider, None, name="周婷", id_number="11010519491231002X")
 
     def count():
-        return db.session.scalar(sa.select(sa.func.count(ProviderRevision.id))
-                                 .where(ProviderRevision.provider_id == provider.id))
+        return db.session.scalar(
+            sa.select(sa.func.count(ProviderRevision.id)).where(ProviderRevision.provider_id == provider.id)
+        )
 
     before = count()
-    services.save_qualification(user, provider, item, cert_number=item.cert_number, issuer=item.issuer,
-                                scope=item.scope, valid_from=item.valid_from, valid_to=item.valid_to,
-                                upload=helpers.upload(helpers.JPEG, name="scan.png"))
+    services.save_qualification(
+        user,
+        provider,
+        item,
+        cert_number=item.cert_number,
+        issuer=item.issuer,
+        scope=item.scope,
+        valid_from=item.valid_from,
+        valid_to=item.valid_to,
+        upload=factories.upload(factories.JPEG, name="scan.png"),
+    )
     assert count() == before + 1
     services.save_staff(user, provider, staff, name="周婷", id_number="11010519510615002X")  # same mask 1101…
     assert count() == before + 2
@@ -102,7 +150,7 @@ def test_replacing_a_scan_or_an_id_number_leaves_a_revision(db, make_user):
 
 def test_an_empty_id_field_keeps_the_number_and_never_shows_it(client, db, make_user, login_as):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=55)
+    provider, _ = factories.publish(user, n=55)
     staff = services.save_staff(user, provider, None, name="周婷", id_number="11010519491231002X")
     login_as(user)
     html = client.post(f"/providers/me/staff/{staff.id}", data={"name": "", "id_number": ""}).get_data(as_text=True)
@@ -114,10 +162,9 @@ def test_an_empty_id_field_keeps_the_number_and_never_shows_it(client, db, make_
 
 def test_services_refuse_another_agencys_item(db, make_user):
     owner, intruder = make_user(Role.AGENCY), make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=56)
-    fee = services.save_fee(owner, provider, None, item="安全评价", unit="项", price_min=1000, price_max=None,
-                            basis="")
-    own, _ = helpers.publish(intruder, n=57)
+    provider, _ = factories.publish(owner, n=56)
+    fee = services.save_fee(owner, provider, None, item="安全评价", unit="项", price_min=1000, price_max=None, basis="")
+    own, _ = factories.publish(intruder, n=57)
     with pytest.raises(PermissionDenied):
         services.save_fee(intruder, own, fee, item="x", unit="y", price_min=1, price_max=None, basis="")
     with pytest.raises(PermissionDenied):
@@ -126,20 +173,38 @@ def test_services_refuse_another_agencys_item(db, make_user):
 
 def test_a_suspended_agency_cannot_move_county(db, make_user):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=58)
+    provider, _ = factories.publish(user, n=58)
     services.suspend(make_user(Role.CITY_REGULATOR), provider, "暂停整改")
-    values = {f: getattr(provider, f) for f in ("uscc", "name", "former_names", "legal_representative",
-                                                "address", "contact_person", "phone", "email", "website",
-                                                "founded_on", "description")}
+    values = {
+        f: getattr(provider, f)
+        for f in (
+            "uscc",
+            "name",
+            "former_names",
+            "legal_representative",
+            "address",
+            "contact_person",
+            "phone",
+            "email",
+            "website",
+            "founded_on",
+            "description",
+        )
+    }
     with pytest.raises(DomainError):
-        services.save_declaration(user, provider, category_ids=[c.id for c in provider.categories],
-                                  region_ids=[c.id for c in provider.regions],
-                                  county_id=helpers.county("320612").id, **values)
+        services.save_declaration(
+            user,
+            provider,
+            category_ids=[c.id for c in provider.categories],
+            region_ids=[c.id for c in provider.regions],
+            county_id=factories.county("320612").id,
+            **values,
+        )
 
 
 def test_notice_batches_say_why_an_agency_left_and_when_it_returns(db, make_user):
     user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(user, n=59, name="南通远航检测技术有限公司")
+    provider, _ = factories.publish(user, n=59, name="南通远航检测技术有限公司")
     notices.publish_batch(SYSTEM)
     city = make_user(Role.CITY_REGULATOR)
     services.suspend(city, provider, "暂停整改")
@@ -151,7 +216,7 @@ def test_notice_batches_say_why_an_agency_left_and_when_it_returns(db, make_user
 
 
 def test_the_hashed_content_is_published_and_recomputes(client, db, make_user):
-    helpers.publish(make_user(Role.AGENCY), n=60)
+    factories.publish(make_user(Role.AGENCY), n=60)
     batch = notices.publish_batch(SYSTEM)
     response = client.get(f"/notices/{batch.batch_no}.json")
     assert hashlib.sha256(response.data).hexdigest() == batch.content_sha256
@@ -160,19 +225,28 @@ def test_the_hashed_content_is_published_and_recomputes(client, db, make_user):
 
 def test_signing_checks_completeness_itself(db, make_user):
     from marketplace.pledges import services as pledges
+    from marketplace.providers import services as providers
 
     user = make_user(Role.AGENCY)
-    provider = helpers.declare(user, n=61, address="")
+    provider = factories.declare(user, n=61, address="")
     text = pledges.current_text()
-    with pytest.raises(pledges.DeclarationIncomplete):
-        pledges.sign(user, provider, text, signer_name=provider.legal_representative, signer_title="x",
-                     confirmed=[True] * len(text.clauses))
+    with pytest.raises(providers.DeclarationIncomplete):
+        providers.sign_pledge(
+            user,
+            provider,
+            text,
+            signer_name=provider.legal_representative,
+            signer_title="x",
+            confirmed=[True] * len(text.clauses),
+        )
 
 
 def test_county_regulator_sees_only_its_countys_private_records(app, make_user):
-    other_county = helpers.declare(make_user(Role.AGENCY), n=62, county_code="320682")
+    other_county = factories.declare(make_user(Role.AGENCY), n=62, county_code="320682")
     client = app.test_client()
-    client.post("/auth/login", data={"email": make_user(Role.COUNTY_REGULATOR, county_code="320613").email,
-                                     "password": PASSWORD})
+    client.post(
+        "/auth/login",
+        data={"email": make_user(Role.COUNTY_REGULATOR, county_code="320613").email, "password": PASSWORD},
+    )
     assert client.get(f"/providers/{other_county.id}").status_code == 404
     assert client.get(f"/providers/{other_county.id}/history").status_code == 404

@@ -5,8 +5,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
 from marketplace.auth.roles import Role
-from marketplace.common.audit import AuditLogIsAppendOnly, MASK, acting_as
-from marketplace.common.models import AuditLog, County
+from marketplace.common.actors import acting_as
+from marketplace.common.audit import MASK, AuditLogIsAppendOnly
+from marketplace.common.models import AuditLog
+from marketplace.reference.models import County
 
 
 def entries(db, **filters):
@@ -50,10 +52,13 @@ def test_entries_cannot_be_changed_or_deleted_through_the_orm(db, make_user):
             db.session.flush()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_log SET action = 'forged'",
-    "DELETE FROM audit_log",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET action = 'forged'",
+        "DELETE FROM audit_log",
+    ],
+)
 def test_the_database_itself_refuses_to_change_entries(db, make_user, statement):
     make_user()
     db.session.flush()
@@ -66,8 +71,10 @@ def test_views_record_the_acting_user_and_address(client, db, make_user, login_a
     admin = make_user(Role.ADMIN)
     login_as(admin)
     county = db.session.scalar(sa.select(County).where(County.code == "320681"))
-    response = client.post(f"/admin/counties/{county.id}", data={
-        "code": "320681", "name_zh": "启东市", "name_en": "Qidong", "sort_order": "50", "active": "y"})
+    response = client.post(
+        f"/admin/counties/{county.id}",
+        data={"code": "320681", "name_zh": "启东市", "name_en": "Qidong", "sort_order": "50", "active": "y"},
+    )
     assert response.status_code == 302
     entry = entries(db, object_type="County", object_id=str(county.id))[-1]
     assert entry.actor_label == admin.email

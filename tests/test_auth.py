@@ -9,8 +9,14 @@ from tests.conftest import PASSWORD, csrf_token, field_error
 
 
 def register(client, lang="zh", **fields):
-    data = {"role": "agency", "display_name": "张伟", "email": "zhangwei@example.cn",
-            "phone": "13800000000", "password": "Anquan-2026-nt", "confirm": "Anquan-2026-nt"}
+    data = {
+        "role": "agency",
+        "display_name": "张伟",
+        "email": "zhangwei@example.cn",
+        "phone": "13800000000",
+        "password": "Anquan-2026-nt",
+        "confirm": "Anquan-2026-nt",
+    }
     data.update(fields)
     return client.post(f"/auth/register?lang={lang}", data=data)
 
@@ -76,9 +82,13 @@ def test_password_confirmation_must_match(client):
 
 
 def test_login_reaches_the_roles_start_page(client, users):
-    expected = {"admin": "/admin/users", "city_regulator": "/engagements/dashboard",
-                "county_regulator": "/engagements/dashboard", "agency": "/providers/me",
-                "enterprise": "/engagements/dashboard"}
+    expected = {
+        "admin": "/admin/users",
+        "city_regulator": "/engagements/dashboard",
+        "county_regulator": "/engagements/dashboard",
+        "agency": "/providers/me",
+        "enterprise": "/engagements/dashboard",
+    }
     for role, user in users.items():
         response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
         assert response.headers["Location"].endswith(expected[role]), role
@@ -88,7 +98,9 @@ def test_login_reaches_the_roles_start_page(client, users):
 
 def test_wrong_password_gets_a_message_and_is_audited(client, make_user, db):
     user = make_user(email="a@example.cn")
-    html = client.post("/auth/login?lang=en", data={"email": "a@example.cn", "password": "wrong-1234567"}).get_data(as_text=True)
+    html = client.post("/auth/login?lang=en", data={"email": "a@example.cn", "password": "wrong-1234567"}).get_data(
+        as_text=True
+    )
     assert "e-mail address or password is wrong" in field_error(html, "password")
     assert 'value="a@example.cn"' in html
     failed = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "login_failed")).all()
@@ -153,8 +165,10 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, mak
     other.post("/auth/login", data={"email": user.email, "password": PASSWORD})
     assert other.get("/auth/account").status_code == 200
 
-    response = client.post("/auth/password", data={
-        "current_password": PASSWORD, "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"})
+    response = client.post(
+        "/auth/password",
+        data={"current_password": PASSWORD, "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"},
+    )
     assert response.status_code == 302
     assert client.get("/auth/account").status_code == 200
     assert other.get("/auth/account").status_code == 302
@@ -165,8 +179,9 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, mak
 def test_password_change_with_wrong_current_password(client, make_user, login_as):
     user = make_user()
     login_as(user)
-    html = client.post("/auth/password", data={
-        "current_password": "nope-nope-123", "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"},
+    html = client.post(
+        "/auth/password",
+        data={"current_password": "nope-nope-123", "new_password": "Brand-new-2027", "confirm": "Brand-new-2027"},
     ).get_data(as_text=True)
     assert "当前密码错误" in field_error(html, "current_password")
 
@@ -207,9 +222,16 @@ def test_too_many_registrations_are_refused_in_chinese(app, client):
 
 def test_missing_csrf_token_re_shows_the_form_with_what_was_typed(csrf_app, db):
     client = csrf_app.test_client()
-    response = client.post("/auth/register?lang=en", data={
-        "role": "enterprise", "display_name": "曹静", "email": "cao@example.cn",
-        "password": "Anquan-2026-nt", "confirm": "Anquan-2026-nt"})
+    response = client.post(
+        "/auth/register?lang=en",
+        data={
+            "role": "enterprise",
+            "display_name": "曹静",
+            "email": "cao@example.cn",
+            "password": "Anquan-2026-nt",
+            "confirm": "Anquan-2026-nt",
+        },
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "expired or did not come from this site" in html

@@ -8,17 +8,23 @@ import sqlalchemy as sa
 
 from marketplace.auth.roles import Role
 from marketplace.common.time import local_today
-from marketplace.enterprises.models import Engagement, EngagementStatus as S
-from tests import helpers
+from marketplace.engagements.models import Engagement
+from marketplace.engagements.models import EngagementStatus as S
+from tests import factories
 from tests.conftest import PASSWORD
 
 
 @pytest.fixture()
 def market(make_user, db, search_index):
     agency_user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(agency_user, n=801, name="南通安泰安全评价有限公司",
-                                  categories=("se_chemicals", "consulting"), regions=("320613", "320612"))
-    staff = helpers.add_staff(agency_user, provider)
+    provider, _ = factories.publish(
+        agency_user,
+        n=801,
+        name="南通安泰安全评价有限公司",
+        categories=("se_chemicals", "consulting"),
+        regions=("320613", "320612"),
+    )
+    staff = factories.add_staff(agency_user, provider)
     client_user = make_user(Role.ENTERPRISE)
     db.session.commit()
     return {"agency": agency_user, "provider": provider, "staff": staff, "client": client_user}
@@ -32,10 +38,15 @@ def login(app, user):
 
 
 def request_form(**overrides):
-    data = {"category_id": str(helpers.category("se_chemicals").id), "scope": "年度安全现状评价",
-            "site_address": "南通市崇川区江海大道 8 号", "county_id": str(helpers.county("320613").id),
-            "expected_start": (local_today() + timedelta(days=5)).isoformat(),
-            "expected_end": (local_today() + timedelta(days=25)).isoformat(), "budget": "20000"}
+    data = {
+        "category_id": str(factories.category("se_chemicals").id),
+        "scope": "年度安全现状评价",
+        "site_address": "南通市崇川区江海大道 8 号",
+        "county_id": str(factories.county("320613").id),
+        "expected_start": (local_today() + timedelta(days=5)).isoformat(),
+        "expected_end": (local_today() + timedelta(days=25)).isoformat(),
+        "budget": "20000",
+    }
     data.update(overrides)
     return data
 
@@ -45,10 +56,19 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
     # no profile yet: asked to fill it in, then brought back to the request
     response = enterprise.get(f"/engagements/new?provider={market['provider'].id}")
     assert "/enterprises/me/profile" in response.headers["Location"]
-    response = enterprise.post(f"/enterprises/me/profile?next_provider={market['provider'].id}", data={
-        "uscc": helpers.enterprise_uscc_for(5), "name": "南通华东化工有限公司", "county_id": str(helpers.county("320613").id),
-        "address": "南通市崇川区江海大道 8 号", "industry": "化学原料和化学制品制造业", "hazard_class": "hazardous_chemicals",
-        "contact_person": "李强", "phone": "0513-86000000"})
+    response = enterprise.post(
+        f"/enterprises/me/profile?next_provider={market['provider'].id}",
+        data={
+            "uscc": factories.enterprise_uscc_for(5),
+            "name": "南通华东化工有限公司",
+            "county_id": str(factories.county("320613").id),
+            "address": "南通市崇川区江海大道 8 号",
+            "industry": "化学原料和化学制品制造业",
+            "hazard_class": "hazardous_chemicals",
+            "contact_person": "李强",
+            "phone": "0513-86000000",
+        },
+    )
     assert response.headers["Location"].endswith(f"/engagements/new?provider={market['provider'].id}")
     response = enterprise.post(f"/engagements/new?provider={market['provider'].id}", data=request_form())
     assert response.status_code == 302
@@ -57,18 +77,47 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
 
     agency = login(app, market["agency"])
     assert engagement.reference in agency.get("/engagements/dashboard").get_data(as_text=True)
-    response = agency.post(f"/engagements/{engagement.id}/quote", data={
-        "fee": "18000", "start": (local_today() + timedelta(days=5)).isoformat(),
-        "end": (local_today() + timedelta(days=20)).isoformat(), "team": [str(market["staff"].id)], "note": ""})
+    response = agency.post(
+        f"/engagements/{engagement.id}/quote",
+        data={
+            "fee": "18000",
+            "start": (local_today() + timedelta(days=5)).isoformat(),
+            "end": (local_today() + timedelta(days=20)).isoformat(),
+            "team": [str(market["staff"].id)],
+            "note": "",
+        },
+    )
     assert response.status_code == 302
     assert enterprise.post(f"/engagements/{engagement.id}/accept", data={}).status_code == 302
-    assert agency.post(f"/engagements/{engagement.id}/site-notice", data={
-        "onsite_from": (local_today() + timedelta(days=6)).isoformat(),
-        "onsite_to": (local_today() + timedelta(days=8)).isoformat(), "address": "",
-        "team": [str(market["staff"].id)]}).status_code == 302
+    assert (
+        agency.post(
+            f"/engagements/{engagement.id}/site-notice",
+            data={
+                "onsite_from": (local_today() + timedelta(days=6)).isoformat(),
+                "onsite_to": (local_today() + timedelta(days=8)).isoformat(),
+                "address": "",
+                "team": [str(market["staff"].id)],
+            },
+        ).status_code
+        == 302
+    )
     assert agency.post(f"/engagements/{engagement.id}/start", data={}).status_code == 302
-    response = agency.post(f"/engagements/{engagement.id}/report", data={
-        "report_no": "NTAT-2026-088", "title": "安全现状评价报告", "issued_on": local_today().isoformat()})
+    report = {"report_no": "NTAT-2026-088", "title": "安全现状评价报告", "issued_on": local_today().isoformat()}
+    html = agency.post(f"/engagements/{engagement.id}/report?lang=en", data=report).get_data(as_text=True)
+    assert "cannot be dated before the on-site work ends" in html  # the announced work has not happened yet
+    assert (
+        agency.post(
+            f"/engagements/{engagement.id}/site-notice",
+            data={  # it was done earlier than planned
+                "onsite_from": local_today().isoformat(),
+                "onsite_to": local_today().isoformat(),
+                "address": "",
+                "team": [str(market["staff"].id)],
+            },
+        ).status_code
+        == 302
+    )
+    response = agency.post(f"/engagements/{engagement.id}/report", data=report)
     assert response.status_code == 302
     page = enterprise.get(f"/engagements/{engagement.id}").get_data(as_text=True)
     assert "NTAT-2026-088" in page and f"/reports/{engagement.report.id}/qr.svg" in page
@@ -82,15 +131,18 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
     qr = public.get(f"/reports/{engagement.report.id}/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
 
-    assert enterprise.post(f"/engagements/{engagement.id}/rate", data={"score": "5", "text": "报告扎实。"}).status_code == 302
+    assert (
+        enterprise.post(f"/engagements/{engagement.id}/rate", data={"score": "5", "text": "报告扎实。"}).status_code
+        == 302
+    )
     profile = public.get(f"/providers/{market['provider'].id}?lang=zh").get_data(as_text=True)
     assert "报告扎实。" in profile and "南通华东化工有限公司" in profile and "1 条真实评价" in profile
 
 
 def test_illegal_moves_are_refused_with_clear_messages(app, market, db, make_user):
     client_user = market["client"]
-    helpers.make_enterprise(client_user, n=6)
-    engagement = helpers.request(client_user, market["provider"])
+    factories.make_enterprise(client_user, n=6)
+    engagement = factories.request(client_user, market["provider"])
     db.session.commit()
     enterprise = login(app, client_user)
     # rating before completion
@@ -98,15 +150,17 @@ def test_illegal_moves_are_refused_with_clear_messages(app, market, db, make_use
     assert "once the engagement is completed" in response.get_data(as_text=True)
     # quoting someone else's request: another agency cannot even open it
     stranger = make_user(Role.AGENCY)
-    helpers.publish(stranger, n=802)
+    factories.publish(stranger, n=802)
     db.session.commit()
     assert login(app, stranger).post(f"/engagements/{engagement.id}/quote", data={"fee": "1"}).status_code == 403
     # a category the agency does not declare: the form refuses it beside the field
-    html = enterprise.post(f"/engagements/new?provider={market['provider'].id}&lang=en",
-                           data=request_form(category_id=str(helpers.category("it_chemicals").id))).get_data(as_text=True)
+    html = enterprise.post(
+        f"/engagements/new?provider={market['provider'].id}&lang=en",
+        data=request_form(category_id=str(factories.category("it_chemicals").id)),
+    ).get_data(as_text=True)
     assert "Not a valid choice" in html or "does not declare" in html
     # a county regulator of another county cannot open the engagement
-    haian = make_user(Role.COUNTY_REGULATOR, county=helpers.county("320685"))
+    haian = make_user(Role.COUNTY_REGULATOR, county=factories.county("320685"))
     db.session.commit()
     assert login(app, haian).get(f"/engagements/{engagement.id}").status_code == 403
 
@@ -114,7 +168,7 @@ def test_illegal_moves_are_refused_with_clear_messages(app, market, db, make_use
 def test_a_suspended_agency_cannot_be_chosen_from_its_page(app, market, db, make_user):
     from marketplace.providers import services as providers
 
-    helpers.make_enterprise(market["client"], n=7)
+    factories.make_enterprise(market["client"], n=7)
     providers.suspend(make_user(Role.CITY_REGULATOR), market["provider"], "报告质量问题，暂停整改")
     db.session.commit()
     enterprise = login(app, market["client"])
@@ -128,10 +182,11 @@ def test_a_suspended_agency_cannot_be_chosen_from_its_page(app, market, db, make
 def test_warnings_are_confirmed_on_the_form(app, market, db):
     from datetime import date
 
-    helpers.make_enterprise(market["client"], n=8)
-    qualification = helpers.add_qualification(market["agency"], market["provider"], valid_from=date(2020, 1, 1),
-                                              valid_to=date(2023, 12, 31))
-    qualification.categories = [helpers.category("se_chemicals")]
+    factories.make_enterprise(market["client"], n=8)
+    qualification = factories.add_qualification(
+        market["agency"], market["provider"], valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31)
+    )
+    qualification.categories = [factories.category("se_chemicals")]
     db.session.commit()
     enterprise = login(app, market["client"])
     url = f"/engagements/new?provider={market['provider'].id}&lang=en"
@@ -143,36 +198,50 @@ def test_warnings_are_confirmed_on_the_form(app, market, db):
 
 
 def test_a_duplicate_report_number_is_shown_beside_the_field(app, market, db):
-    helpers.make_enterprise(market["client"], n=10)
-    first = helpers.advance(helpers.request(market["client"], market["provider"]), market["client"],
-                            market["agency"], to="reported", report_no="DUP-1")
-    second = helpers.advance(helpers.request(market["client"], market["provider"]), market["client"],
-                             market["agency"], to="in_progress")
+    factories.make_enterprise(market["client"], n=10)
+    first = factories.advance(
+        factories.request(market["client"], market["provider"]),
+        market["client"],
+        market["agency"],
+        to="reported",
+        report_no="DUP-1",
+    )
+    second = factories.advance(
+        factories.request(market["client"], market["provider"]), market["client"], market["agency"], to="in_progress"
+    )
     db.session.commit()
     agency = login(app, market["agency"])
-    html = agency.post(f"/engagements/{second.id}/report?lang=en", data={
-        "report_no": "dup-1", "title": "报告", "issued_on": local_today().isoformat()}).get_data(as_text=True)
+    html = agency.post(
+        f"/engagements/{second.id}/report?lang=en",
+        data={"report_no": "dup-1", "title": "报告", "issued_on": local_today().isoformat()},
+    ).get_data(as_text=True)
     assert "already issued a report with this number" in html
     assert first.report.report_no == "DUP-1"
 
 
 def test_the_county_regulator_sees_upcoming_on_site_work(app, market, db, make_user):
-    helpers.make_enterprise(market["client"], n=11)
-    engagement = helpers.advance(helpers.request(market["client"], market["provider"]), market["client"],
-                                 market["agency"], to="in_progress")
-    elsewhere = helpers.advance(helpers.request(market["client"], market["provider"], county_code="320612"),
-                                market["client"], market["agency"], to="in_progress")
-    chongchuan = make_user(Role.COUNTY_REGULATOR, county=helpers.county("320613"))
+    factories.make_enterprise(market["client"], n=11)
+    engagement = factories.advance(
+        factories.request(market["client"], market["provider"]), market["client"], market["agency"], to="in_progress"
+    )
+    elsewhere = factories.advance(
+        factories.request(market["client"], market["provider"], county_code="320612"),
+        market["client"],
+        market["agency"],
+        to="in_progress",
+    )
+    chongchuan = make_user(Role.COUNTY_REGULATOR, county=factories.county("320613"))
     db.session.commit()
     page = login(app, chongchuan).get("/engagements/site-notices").get_data(as_text=True)
     assert engagement.reference in page and elsewhere.reference not in page
 
 
 def test_engagement_lists_filter_and_search(app, market, db):
-    helpers.make_enterprise(market["client"], n=12)
-    done = helpers.advance(helpers.request(market["client"], market["provider"]), market["client"],
-                           market["agency"], to="completed")
-    waiting = helpers.request(market["client"], market["provider"])
+    factories.make_enterprise(market["client"], n=12)
+    done = factories.advance(
+        factories.request(market["client"], market["provider"]), market["client"], market["agency"], to="completed"
+    )
+    waiting = factories.request(market["client"], market["provider"])
     db.session.commit()
     enterprise = login(app, market["client"])
     completed = enterprise.get("/engagements?status=completed").get_data(as_text=True)
@@ -188,17 +257,25 @@ def test_an_agency_says_which_categories_a_certificate_covers(app, market, db):
     agency = login(app, market["agency"])
     form = agency.get("/providers/me/qualifications/new?lang=en").get_data(as_text=True)
     assert "Categories it covers" in form
-    response = agency.post("/providers/me/qualifications/new", data={
-        "cert_number": "APJ-(苏)-009", "issuer": "江苏省应急管理厅", "scope": "危险化学品安全评价",
-        "valid_from": "2019-01-01", "valid_to": "2022-12-31",
-        "category_ids": [str(helpers.category("se_chemicals").id), str(helpers.category("it_chemicals").id)],
-        "file": (__import__("io").BytesIO(helpers.PDF), "cert.pdf")}, content_type="multipart/form-data")
+    response = agency.post(
+        "/providers/me/qualifications/new",
+        data={
+            "cert_number": "APJ-(苏)-009",
+            "issuer": "江苏省应急管理厅",
+            "scope": "危险化学品安全评价",
+            "valid_from": "2019-01-01",
+            "valid_to": "2022-12-31",
+            "category_ids": [str(factories.category("se_chemicals").id), str(factories.category("it_chemicals").id)],
+            "file": (__import__("io").BytesIO(factories.PDF), "cert.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
-    from marketplace.enterprises import services as enterprises
+    from marketplace.engagements import choice
 
     db.session.expire_all()
     provider = db.session.get(type(market["provider"]), market["provider"].id)
     qualification = provider.qualifications[-1]
     assert [c.code for c in qualification.categories] == ["se_chemicals"]  # not a declared one: dropped
     assert qualification.valid_to == date(2022, 12, 31)
-    assert "qualification_expired" in enterprises.choice_warnings(provider, helpers.category("se_chemicals").id)
+    assert "qualification_expired" in choice.choice_warnings(provider, factories.category("se_chemicals").id)

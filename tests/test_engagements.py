@@ -10,23 +10,26 @@ import sqlalchemy as sa
 from marketplace.auth.roles import Role
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import utcnow
-from marketplace.enterprises import engagements, ratings
+from marketplace.engagements import choice, queries, ratings
+from marketplace.engagements import services as engagements
+from marketplace.engagements.models import EngagementEvent, Report
+from marketplace.engagements.models import EngagementStatus as S
 from marketplace.enterprises import services as enterprises
-from marketplace.enterprises.models import EngagementEvent, EngagementStatus as S, Report
 from marketplace.providers import services as providers
 from marketplace.providers.models import Provider
-from tests import helpers
+from tests import factories
 
 
 @pytest.fixture()
 def parties(make_user, db):
     agency_user = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(agency_user, n=701, categories=("se_chemicals", "consulting", "training"),
-                                  regions=("320613", "320612"))
-    helpers.add_staff(agency_user, provider)
-    helpers.add_staff(agency_user, provider, name="周工", title="注册安全工程师")
+    provider, _ = factories.publish(
+        agency_user, n=701, categories=("se_chemicals", "consulting", "training"), regions=("320613", "320612")
+    )
+    factories.add_staff(agency_user, provider)
+    factories.add_staff(agency_user, provider, name="周工", title="注册安全工程师")
     client_user = make_user(Role.ENTERPRISE)
-    enterprise = helpers.make_enterprise(client_user, n=1)
+    enterprise = factories.make_enterprise(client_user, n=1)
     db.session.commit()
     return {"agency": agency_user, "provider": provider, "client": client_user, "enterprise": enterprise}
 
@@ -34,68 +37,82 @@ def parties(make_user, db):
 def test_one_enterprise_account_per_credit_code(parties, make_user):
     other = make_user(Role.ENTERPRISE)
     with pytest.raises(enterprises.DuplicateEnterpriseUSCC) as raised:
-        helpers.make_enterprise(other, n=1)
+        factories.make_enterprise(other, n=1)
     assert raised.value.field == "uscc"
 
 
 def test_an_invalid_credit_code_is_refused(make_user, db):
     user = make_user(Role.ENTERPRISE)
     with pytest.raises(DomainError) as raised:
-        enterprises.save_profile(user, None, uscc="91320600MA1ABCDE70", name="x", county_id=helpers.county("320613").id,
-                                 address="x", industry="x", hazard_class="none", contact_person="x", phone="x")
+        enterprises.save_profile(
+            user,
+            None,
+            uscc="91320600MA1ABCDE70",
+            name="x",
+            county_id=factories.county("320613").id,
+            address="x",
+            industry="x",
+            hazard_class="none",
+            contact_person="x",
+            phone="x",
+        )
     assert raised.value.field == "uscc"
 
 
 def test_the_whole_happy_path_is_recorded_step_by_step(parties, db):
-    engagement = helpers.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"])
     assert engagement.status is S.REQUESTED
-    helpers.advance(engagement, parties["client"], parties["agency"], to="completed")
+    factories.advance(engagement, parties["client"], parties["agency"], to="completed")
     assert engagement.status is S.COMPLETED
     assert engagement.report.report_no == "AP-2026-001"
-    steps = db.session.scalars(sa.select(EngagementEvent.action).where(EngagementEvent.engagement_id == engagement.id)
-                               .order_by(EngagementEvent.id)).all()
+    steps = db.session.scalars(
+        sa.select(EngagementEvent.action)
+        .where(EngagementEvent.engagement_id == engagement.id)
+        .order_by(EngagementEvent.id)
+    ).all()
     assert steps == ["request", "quote", "accept", "site_notice", "start", "report", "confirm"]
 
 
 def test_a_suspended_agency_cannot_be_chosen(parties, make_user):
     providers.suspend(make_user(Role.CITY_REGULATOR), parties["provider"], "现场核查发现报告造假，暂停整改")
-    with pytest.raises(enterprises.NotChoosable) as raised:
-        helpers.request(parties["client"], parties["provider"])
+    with pytest.raises(choice.NotChoosable) as raised:
+        factories.request(parties["client"], parties["provider"])
     assert "暂停整改" in str(raised.value.message)
 
 
 def test_an_agency_suspended_after_the_quote_cannot_be_contracted(parties, make_user):
-    engagement = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(engagement, parties["client"], parties["agency"], to="quoted")
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(engagement, parties["client"], parties["agency"], to="quoted")
     providers.suspend(make_user(Role.CITY_REGULATOR), parties["provider"], "暂停整改")
-    with pytest.raises(enterprises.NotChoosable):
+    with pytest.raises(choice.NotChoosable):
         engagements.accept(parties["client"], engagement)
     assert engagement.status is S.QUOTED
 
 
 def test_a_category_the_agency_does_not_declare_is_refused(parties):
-    with pytest.raises(enterprises.CategoryNotDeclared) as raised:
-        helpers.request(parties["client"], parties["provider"], category_code="it_chemicals")
+    with pytest.raises(choice.CategoryNotDeclared) as raised:
+        factories.request(parties["client"], parties["provider"], category_code="it_chemicals")
     assert raised.value.field == "category_id"
 
 
 def test_a_county_the_agency_does_not_serve_is_refused(parties):
     with pytest.raises(DomainError) as raised:
-        helpers.request(parties["client"], parties["provider"], county_code="320682")
+        factories.request(parties["client"], parties["provider"], county_code="320682")
     assert raised.value.field == "county_id"
 
 
 def test_an_expired_qualification_for_the_category_must_be_confirmed(parties, db):
-    qualification = helpers.add_qualification(parties["agency"], parties["provider"], valid_from=date(2020, 1, 1),
-                                              valid_to=date(2023, 12, 31))
-    qualification.categories = [helpers.category("se_chemicals")]
+    qualification = factories.add_qualification(
+        parties["agency"], parties["provider"], valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31)
+    )
+    qualification.categories = [factories.category("se_chemicals")]
     db.session.flush()
-    warnings = enterprises.choice_warnings(parties["provider"], helpers.category("se_chemicals").id)
+    warnings = choice.choice_warnings(parties["provider"], factories.category("se_chemicals").id)
     assert list(warnings) == ["qualification_expired"]
-    assert enterprises.choice_warnings(parties["provider"], helpers.category("training").id) == {}
-    with pytest.raises(enterprises.WarningsNotConfirmed):
-        helpers.request(parties["client"], parties["provider"])
-    engagement = helpers.request(parties["client"], parties["provider"], confirmed=["qualification_expired"])
+    assert choice.choice_warnings(parties["provider"], factories.category("training").id) == {}
+    with pytest.raises(choice.WarningsNotConfirmed):
+        factories.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"], confirmed=["qualification_expired"])
     assert engagement.warnings_confirmed == ["qualification_expired"]
 
 
@@ -103,37 +120,45 @@ def test_an_outdated_pledge_must_be_confirmed(parties, app, monkeypatch):
     from marketplace.pledges import services as pledges
 
     monkeypatch.setattr(pledges, "pledge_state", lambda provider, *a, **k: ("outdated", utcnow()))
-    with pytest.raises(enterprises.WarningsNotConfirmed):
-        helpers.request(parties["client"], parties["provider"])
-    assert helpers.request(parties["client"], parties["provider"], confirmed=["pledge_outdated"])
+    with pytest.raises(choice.WarningsNotConfirmed):
+        factories.request(parties["client"], parties["provider"])
+    assert factories.request(parties["client"], parties["provider"], confirmed=["pledge_outdated"])
 
 
 def test_only_the_asked_agency_can_quote(parties, make_user):
-    engagement = helpers.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"])
     stranger = make_user(Role.AGENCY)
-    helpers.publish(stranger, n=702)
+    factories.publish(stranger, n=702)
     with pytest.raises(PermissionDenied):
-        engagements.quote(stranger, engagement, fee=Decimal("1"), start=helpers.soon(), end=helpers.soon(5),
-                          team_ids=[])
+        engagements.quote(
+            stranger, engagement, fee=Decimal("1"), start=factories.soon(), end=factories.soon(5), team_ids=[]
+        )
     with pytest.raises(PermissionDenied):  # the enterprise cannot quote its own request either
-        engagements.quote(parties["client"], engagement, fee=Decimal("1"), start=helpers.soon(), end=helpers.soon(5),
-                          team_ids=[])
+        engagements.quote(
+            parties["client"], engagement, fee=Decimal("1"), start=factories.soon(), end=factories.soon(5), team_ids=[]
+        )
 
 
 def test_a_quote_needs_a_team_from_the_agencys_own_staff(parties, make_user):
-    engagement = helpers.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"])
     stranger = make_user(Role.AGENCY)
-    other, _ = helpers.publish(stranger, n=703)
-    theirs = helpers.add_staff(stranger, other)
+    other, _ = factories.publish(stranger, n=703)
+    theirs = factories.add_staff(stranger, other)
     for team in ([], [theirs.id]):
         with pytest.raises(engagements.TeamRequired):
-            engagements.quote(parties["agency"], engagement, fee=Decimal("100"), start=helpers.soon(),
-                              end=helpers.soon(5), team_ids=team)
+            engagements.quote(
+                parties["agency"],
+                engagement,
+                fee=Decimal("100"),
+                start=factories.soon(),
+                end=factories.soon(5),
+                team_ids=team,
+            )
 
 
 @pytest.mark.parametrize("action", ["accept", "start", "confirm"])
 def test_steps_out_of_order_are_refused_with_the_state_named(parties, action):
-    engagement = helpers.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"])
     actor = parties["client"] if action in ("accept", "confirm") else parties["agency"]
     with pytest.raises(engagements.IllegalStep) as raised:
         getattr(engagements, {"confirm": "confirm_completion"}.get(action, action))(actor, engagement)
@@ -142,17 +167,17 @@ def test_steps_out_of_order_are_refused_with_the_state_named(parties, action):
 
 
 def test_assessments_need_an_on_site_notice_before_the_work_starts(parties):
-    engagement = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(engagement, parties["client"], parties["agency"], to="contracted")
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(engagement, parties["client"], parties["agency"], to="contracted")
     with pytest.raises(engagements.SiteNoticeRequired):
         engagements.start(parties["agency"], engagement)
-    training = helpers.request(parties["client"], parties["provider"], category_code="training")
-    helpers.advance(training, parties["client"], parties["agency"], to="in_progress")  # no notice needed
+    training = factories.request(parties["client"], parties["provider"], category_code="training")
+    factories.advance(training, parties["client"], parties["agency"], to="in_progress")  # no notice needed
     assert training.status is S.IN_PROGRESS
 
 
 def test_declining_and_cancelling_need_a_reason(parties):
-    engagement = helpers.request(parties["client"], parties["provider"])
+    engagement = factories.request(parties["client"], parties["provider"])
     with pytest.raises(engagements.ReasonRequired):
         engagements.decline(parties["agency"], engagement, "  ")
     engagements.decline(parties["agency"], engagement, "档期已满")
@@ -162,44 +187,48 @@ def test_declining_and_cancelling_need_a_reason(parties):
 
 
 def test_a_report_number_is_unique_within_the_agency(parties):
-    first = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(first, parties["client"], parties["agency"], to="reported", report_no="ap-2026 001")
+    first = factories.request(parties["client"], parties["provider"])
+    factories.advance(first, parties["client"], parties["agency"], to="reported", report_no="ap-2026 001")
     assert first.report.report_no == "AP-2026001"
-    second = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(second, parties["client"], parties["agency"], to="in_progress")
+    second = factories.request(parties["client"], parties["provider"])
+    factories.advance(second, parties["client"], parties["agency"], to="in_progress")
     with pytest.raises(engagements.DuplicateReportNumber):
-        engagements.issue_report(parties["agency"], second, report_no="AP-2026001", title="t",
-                                 issued_on=date.today())
+        engagements.issue_report(
+            parties["agency"], second, report_no="AP-2026001", title="t", issued_on=factories.soon(0)
+        )
     with pytest.raises(engagements.IllegalStep):  # one report per engagement
-        engagements.issue_report(parties["agency"], first, report_no="AP-2026-XYZ", title="t",
-                                 issued_on=date.today())
+        engagements.issue_report(
+            parties["agency"], first, report_no="AP-2026-XYZ", title="t", issued_on=factories.soon(0)
+        )
 
 
 def test_completion_needs_the_report(parties):
-    engagement = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(engagement, parties["client"], parties["agency"], to="in_progress")
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(engagement, parties["client"], parties["agency"], to="in_progress")
     with pytest.raises(engagements.ReportRequired):
         engagements.confirm_completion(parties["client"], engagement)
 
 
 def test_reports_are_append_only(parties, db):
-    engagement = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(engagement, parties["client"], parties["agency"], to="reported")
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(engagement, parties["client"], parties["agency"], to="reported")
     db.session.commit()
     with pytest.raises(sa.exc.DatabaseError):
         with db.session.begin_nested():
-            db.session.execute(sa.text("UPDATE reports SET report_no = 'X' WHERE id = :id"),
-                               {"id": engagement.report.id})
+            db.session.execute(
+                sa.text("UPDATE reports SET report_no = 'X' WHERE id = :id"), {"id": engagement.report.id}
+            )
 
 
 # --- ratings ----------------------------------------------------------------------------------------
 
+
 def test_rating_once_after_completion_updates_the_agency(parties, db):
-    engagement = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(engagement, parties["client"], parties["agency"], to="in_progress")
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(engagement, parties["client"], parties["agency"], to="in_progress")
     with pytest.raises(ratings.NotCompleted):
         ratings.rate(parties["client"], engagement, score=5, text="好")
-    engagements.issue_report(parties["agency"], engagement, report_no="R-1", title="报告", issued_on=date.today())
+    engagements.issue_report(parties["agency"], engagement, report_no="R-1", title="报告", issued_on=factories.soon(0))
     engagements.confirm_completion(parties["client"], engagement)
     rating = ratings.rate(parties["client"], engagement, score=4, text="报告扎实，响应及时。")
     db.session.commit()
@@ -213,15 +242,17 @@ def test_rating_once_after_completion_updates_the_agency(parties, db):
 
 
 def test_ratings_close_180_days_after_completion(parties):
-    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
-                                 parties["agency"], to="completed")
+    engagement = factories.advance(
+        factories.request(parties["client"], parties["provider"]), parties["client"], parties["agency"], to="completed"
+    )
     with pytest.raises(ratings.WindowClosed):
         ratings.rate(parties["client"], engagement, score=5, text="", now=utcnow() + timedelta(days=181))
 
 
 def test_only_the_client_rates_and_only_the_rated_agency_replies(parties, make_user):
-    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
-                                 parties["agency"], to="completed")
+    engagement = factories.advance(
+        factories.request(parties["client"], parties["provider"]), parties["client"], parties["agency"], to="completed"
+    )
     with pytest.raises(PermissionDenied):
         ratings.rate(make_user(Role.ENTERPRISE), engagement, score=1, text="")
     rating = ratings.rate(parties["client"], engagement, score=2, text="一般")
@@ -230,13 +261,14 @@ def test_only_the_client_rates_and_only_the_rated_agency_replies(parties, make_u
 
 
 def test_a_regulator_hides_an_abusive_rating_with_a_public_reason(parties, make_user, db):
-    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
-                                 parties["agency"], to="completed")
+    engagement = factories.advance(
+        factories.request(parties["client"], parties["provider"]), parties["client"], parties["agency"], to="completed"
+    )
     rating = ratings.rate(parties["client"], engagement, score=1, text="骗子公司！！！")
-    other_county = make_user(Role.COUNTY_REGULATOR, county=helpers.county("320682"))
+    other_county = make_user(Role.COUNTY_REGULATOR, county=factories.county("320682"))
     with pytest.raises(PermissionDenied):
         ratings.hide(other_county, rating, "辱骂")
-    ratings.hide(make_user(Role.COUNTY_REGULATOR, county=helpers.county("320613")), rating, "含侮辱性言论")
+    ratings.hide(make_user(Role.COUNTY_REGULATOR, county=factories.county("320613")), rating, "含侮辱性言论")
     db.session.commit()
     provider = db.session.get(Provider, parties["provider"].id)
     assert (provider.rating_count, provider.rating_total) == (0, 0)
@@ -245,44 +277,55 @@ def test_a_regulator_hides_an_abusive_rating_with_a_public_reason(parties, make_
 
 # --- referee and player -----------------------------------------------------------------------------
 
+
 def test_advising_and_assessing_the_same_enterprise_within_a_year_is_flagged(parties, db):
-    advice = helpers.request(parties["client"], parties["provider"], category_code="consulting")
-    helpers.advance(advice, parties["client"], parties["agency"], to="contracted")
+    advice = factories.request(parties["client"], parties["provider"], category_code="consulting")
+    factories.advance(advice, parties["client"], parties["agency"], to="contracted")
     assert advice.conflict is False
-    assessment = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(assessment, parties["client"], parties["agency"], to="contracted")
+    # the enterprise is told at request time, before the agency has spent time on a quote
+    with pytest.raises(choice.WarningsNotConfirmed):
+        factories.request(parties["client"], parties["provider"])
+    warnings = choice.choice_warnings(
+        parties["provider"],
+        factories.category("se_chemicals").id,
+        enterprise=factories.own_enterprise(parties["client"]),
+    )
+    assert advice.reference in str(warnings["conflict"])
+    assessment = factories.request(parties["client"], parties["provider"], confirmed=["conflict"])
+    factories.advance(assessment, parties["client"], parties["agency"], to="contracted")
     assert assessment.conflict is True and assessment.conflict_with == [advice.id]
     assert advice.conflict is True and advice.conflict_with == [assessment.id]
-    training = helpers.request(parties["client"], parties["provider"], category_code="training")
-    helpers.advance(training, parties["client"], parties["agency"], to="contracted")
+    training = factories.request(parties["client"], parties["provider"], category_code="training")
+    factories.advance(training, parties["client"], parties["agency"], to="contracted")
     assert training.conflict is False
 
 
 def test_advice_more_than_a_year_ago_is_no_conflict(parties, db):
-    advice = helpers.request(parties["client"], parties["provider"], category_code="consulting")
-    helpers.advance(advice, parties["client"], parties["agency"], to="contracted")
+    advice = factories.request(parties["client"], parties["provider"], category_code="consulting")
+    factories.advance(advice, parties["client"], parties["agency"], to="contracted")
     advice.contracted_at = utcnow() - timedelta(days=400)
     db.session.flush()
-    assessment = helpers.request(parties["client"], parties["provider"])
-    helpers.advance(assessment, parties["client"], parties["agency"], to="contracted")
+    assessment = factories.request(parties["client"], parties["provider"])
+    factories.advance(assessment, parties["client"], parties["agency"], to="contracted")
     assert assessment.conflict is False
 
 
 def test_county_regulators_list_only_their_countys_engagements(parties, make_user, db):
-    here = helpers.request(parties["client"], parties["provider"], county_code="320613")
-    there = helpers.request(parties["client"], parties["provider"], county_code="320612")
+    here = factories.request(parties["client"], parties["provider"], county_code="320613")
+    there = factories.request(parties["client"], parties["provider"], county_code="320612")
     db.session.flush()
-    chongchuan = make_user(Role.COUNTY_REGULATOR, county=helpers.county("320613"))
-    seen = db.session.scalars(engagements.visible_query(chongchuan)).all()
+    chongchuan = make_user(Role.COUNTY_REGULATOR, county=factories.county("320613"))
+    seen = db.session.scalars(queries.visible_query(chongchuan)).all()
     assert here in seen and there not in seen
     city = make_user(Role.CITY_REGULATOR)
-    assert {here, there} <= set(db.session.scalars(engagements.visible_query(city)).all())
-    assert db.session.scalars(engagements.visible_query(make_user(Role.ENTERPRISE))).all() == []
+    assert {here, there} <= set(db.session.scalars(queries.visible_query(city)).all())
+    assert db.session.scalars(queries.visible_query(make_user(Role.ENTERPRISE))).all() == []
 
 
 def test_report_rows_keep_what_was_issued(parties, db):
-    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
-                                 parties["agency"], to="completed")
+    engagement = factories.advance(
+        factories.request(parties["client"], parties["provider"]), parties["client"], parties["agency"], to="completed"
+    )
     report = db.session.scalar(sa.select(Report).where(Report.engagement_id == engagement.id))
     assert report.enterprise_name == parties["enterprise"].name
     assert report.provider_name == parties["provider"].name
@@ -293,10 +336,11 @@ def test_ratings_feed_the_search_sort(parties, make_user, db, search_index):
     from marketplace.search import SearchQuery
 
     other_user = make_user(Role.AGENCY)
-    other, _ = helpers.publish(other_user, n=704, name="南通后来安全评价有限公司")
+    other, _ = factories.publish(other_user, n=704, name="南通后来安全评价有限公司")
     db.session.commit()
-    engagement = helpers.advance(helpers.request(parties["client"], parties["provider"]), parties["client"],
-                                 parties["agency"], to="completed")
+    engagement = factories.advance(
+        factories.request(parties["client"], parties["provider"]), parties["client"], parties["agency"], to="completed"
+    )
     ratings.rate(parties["client"], engagement, score=5, text="很好")
     db.session.commit()  # the index follows the agency's new average after the commit
     result = search.backend().search(SearchQuery(sort="rating"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-import config
+from marketplace import config
 from marketplace.common import health
 
 
@@ -74,8 +74,9 @@ def test_foreign_keys_are_enforced_on_every_engine(db):
 
     with pytest.raises(IntegrityError):
         with db.session.begin_nested():
-            db.session.add(User(email="fk@example.cn", password_hash="x", display_name="x",
-                                role="agency", county_id=999999))
+            db.session.add(
+                User(email="fk@example.cn", password_hash="x", display_name="x", role="agency", county_id=999999)
+            )
             db.session.flush()
 
 
@@ -108,8 +109,9 @@ def test_login_limit_can_live_in_redis(database_url, make_app):
         with app.app_context():
             limiter.reset()
         client = app.test_client()
-        codes = [client.post("/auth/login", data={"email": "r@example.cn", "password": "x"}).status_code
-                 for _ in range(3)]
+        codes = [
+            client.post("/auth/login", data={"email": "r@example.cn", "password": "x"}).status_code for _ in range(3)
+        ]
         assert codes == [200, 200, 429]
         assert "redis" in type(limiter.storage).__name__.lower()
     finally:

@@ -18,9 +18,17 @@ NASTY = [
 
 @pytest.mark.parametrize("value", NASTY)
 def test_registration_survives_hostile_values(client, value):
-    response = client.post("/auth/register", data={
-        "role": value, "display_name": value, "email": value, "phone": value,
-        "password": value, "confirm": value})
+    response = client.post(
+        "/auth/register",
+        data={
+            "role": value,
+            "display_name": value,
+            "email": value,
+            "phone": value,
+            "password": value,
+            "confirm": value,
+        },
+    )
     assert response.status_code in (200, 302)
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
 
@@ -32,9 +40,16 @@ def test_login_survives_hostile_values(client, value):
 
 
 def test_nul_in_a_name_is_refused_beside_the_field(client):
-    html = client.post("/auth/register?lang=en", data={
-        "role": "agency", "display_name": "张\x00伟", "email": "nul@example.cn",
-        "password": "Anquan-2026-nt", "confirm": "Anquan-2026-nt"}).get_data(as_text=True)
+    html = client.post(
+        "/auth/register?lang=en",
+        data={
+            "role": "agency",
+            "display_name": "张\x00伟",
+            "email": "nul@example.cn",
+            "password": "Anquan-2026-nt",
+            "confirm": "Anquan-2026-nt",
+        },
+    ).get_data(as_text=True)
     assert "control characters" in field_error(html, "display_name")
 
 
@@ -42,13 +57,36 @@ def test_nul_in_a_name_is_refused_beside_the_field(client):
 def test_admin_forms_and_filters_survive_hostile_values(client, make_user, login_as, value):
     login_as(make_user(Role.ADMIN))
     for url in ("/admin/users/new", "/admin/counties/new", "/admin/categories/new"):
-        response = client.post(url, data={
-            "role": value, "county_id": value, "display_name": value, "email": value, "password": value,
-            "code": value, "name_zh": value, "name_en": value, "sort_order": value, "parent_id": value})
+        response = client.post(
+            url,
+            data={
+                "role": value,
+                "county_id": value,
+                "display_name": value,
+                "email": value,
+                "password": value,
+                "code": value,
+                "name_zh": value,
+                "name_en": value,
+                "sort_order": value,
+                "parent_id": value,
+            },
+        )
         assert response.status_code == 200, url
     for url in ("/admin/users", "/admin/audit"):
-        response = client.get(url, query_string={"q": value, "role": value, "state": value, "type": value,
-                                                 "id": value, "actor": value, "action": value, "page": value})
+        response = client.get(
+            url,
+            query_string={
+                "q": value,
+                "role": value,
+                "state": value,
+                "type": value,
+                "id": value,
+                "actor": value,
+                "action": value,
+                "page": value,
+            },
+        )
         assert response.status_code in (200, 400), url
 
 

@@ -93,8 +93,21 @@ def test_server_error_page_is_friendly(database_url, make_app):
 
 
 def test_babel_cli_compiles_the_catalogues(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile",
-                             "-d", str(ROOT / "marketplace" / "translations"), "-o", str(tmp_path / "zh.mo"),
-                             "-l", "zh"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "compile",
+            "-d",
+            str(ROOT / "marketplace" / "translations"),
+            "-o",
+            str(tmp_path / "zh.mo"),
+            "-l",
+            "zh",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "fuzzy" not in result.stderr

@@ -25,6 +25,7 @@ def test_empty_database_upgrades_to_head_and_back_down(tmp_path):
             flask_migrate.upgrade()
             assert {"users", "counties", "service_categories", "audit_log"} <= _tables(url)
             from marketplace.extensions import db
+
             assert db.session.execute(sa.text("SELECT count(*) FROM counties")).scalar() == 8
             db.session.remove()
             flask_migrate.downgrade(revision="base")

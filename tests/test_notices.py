@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 
 import pypdf
 import pytest
@@ -13,29 +14,37 @@ from sqlalchemy.exc import DatabaseError
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common.audit import AuditLogIsAppendOnly
-from marketplace.providers import notices, services
+from marketplace.providers import notice_files, notices, services
 from marketplace.providers.models import NoticeBatch
-from tests import helpers
-from tests.conftest import PASSWORD
+from tests import factories
+from tests.conftest import PASSWORD, field_error
 
 
 @pytest.fixture()
 def three_agencies(make_user):
     made = []
-    for n, name in enumerate(["南通安泰安全技术咨询有限公司", "如皋华安安全评价有限公司", "启东中衡检测技术有限公司"], start=31):
+    for n, name in enumerate(
+        ["南通安泰安全技术咨询有限公司", "如皋华安安全评价有限公司", "启东中衡检测技术有限公司"], start=31
+    ):
         user = make_user(Role.AGENCY)
-        provider, _ = helpers.publish(user, n=n, name=name)
+        provider, _ = factories.publish(user, n=n, name=name)
         made.append((user, provider))
     return made
 
 
 def test_batch_lists_agencies_with_a_hash_that_recomputes(db, three_agencies):
     batch = notices.publish_batch(SYSTEM)
-    assert batch.batch_no.endswith("年第1期") and (batch.total, batch.added, batch.changed, batch.withdrawn) == (3, 3, 0, 0)
+    assert batch.batch_no.endswith("年第1期") and (batch.total, batch.added, batch.changed, batch.withdrawn) == (
+        3,
+        3,
+        0,
+        0,
+    )
     assert hashlib.sha256(batch.canonical.encode("utf-8")).hexdigest() == batch.content_sha256
     content = json.loads(batch.canonical)
     assert [e["snapshot"]["name"] for e in content["entries"]] == sorted(
-        [e["snapshot"]["name"] for e in content["entries"]], key=lambda n: n) or len(content["entries"]) == 3
+        [e["snapshot"]["name"] for e in content["entries"]], key=lambda n: n
+    ) or len(content["entries"]) == 3
 
 
 def test_pdf_has_the_chinese_names_and_page_numbers(db, three_agencies):
@@ -51,30 +60,61 @@ def test_csv_opens_in_excel_with_the_right_columns(db, three_agencies):
     batch = notices.publish_batch(SYSTEM)
     assert batch.csv.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark
     rows = list(csv.reader(io.StringIO(batch.csv.decode("utf-8-sig"))))
-    assert rows[0] == notices.COLUMNS
+    assert rows[0] == notice_files.COLUMNS
     assert {row[1] for row in rows[1:]} == {p.name for _, p in three_agencies}
     assert all(row[8] == "新增" for row in rows[1:])
 
 
-def test_publishing_twice_without_change_gives_an_empty_diff(db, three_agencies):
+def test_publishing_again_without_any_change_is_refused_unless_intended(db, three_agencies, runner):
     first = notices.publish_batch(SYSTEM)
-    second = notices.publish_batch(SYSTEM)
+    db.session.commit()
+    with pytest.raises(notices.NothingChanged):
+        notices.publish_batch(SYSTEM)
+    refused = runner.invoke(args=["notices", "publish"])
+    assert refused.exit_code != 0
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1
+    second = notices.publish_batch(SYSTEM, unchanged_intended=True)
     assert second.sequence == first.sequence + 1
     assert (second.added, second.changed, second.withdrawn) == (0, 0, 0)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(notices.NoticeEntry)
-                             .where(notices.NoticeEntry.batch_id == second.id,
-                                    notices.NoticeEntry.change != "unchanged")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(notices.NoticeEntry)
+            .where(notices.NoticeEntry.batch_id == second.id, notices.NoticeEntry.change != "unchanged")
+        )
+        == 0
+    )
 
 
 def test_diff_names_added_changed_and_withdrawn(db, make_user, three_agencies):
     notices.publish_batch(SYSTEM)
     (u1, p1), (u2, p2), _ = three_agencies
-    values = {f: getattr(p1, f) for f in ("uscc", "name", "former_names", "legal_representative", "county_id",
-                                          "contact_person", "phone", "email", "website", "founded_on", "description")}
-    services.save_declaration(u1, p1, category_ids=[c.id for c in p1.categories],
-                              region_ids=[c.id for c in p1.regions], address="南通市崇川区青年东路 5 号", **values)
+    values = {
+        f: getattr(p1, f)
+        for f in (
+            "uscc",
+            "name",
+            "former_names",
+            "legal_representative",
+            "county_id",
+            "contact_person",
+            "phone",
+            "email",
+            "website",
+            "founded_on",
+            "description",
+        )
+    }
+    services.save_declaration(
+        u1,
+        p1,
+        category_ids=[c.id for c in p1.categories],
+        region_ids=[c.id for c in p1.regions],
+        address="南通市崇川区青年东路 5 号",
+        **values,
+    )
     services.withdraw(u2, p2)
-    newcomer, _ = helpers.publish(make_user(Role.AGENCY), n=40, name="海安盛安安全科技有限公司")
+    newcomer, _ = factories.publish(make_user(Role.AGENCY), n=40, name="海安盛安安全科技有限公司")
     batch = notices.publish_batch(SYSTEM)
     changes = {e.provider_id: e.change for e in db.session.scalars(notices.entries(batch))}
     assert changes[p1.id] == "changed" and changes[p2.id] == "withdrawn" and changes[newcomer.id] == "added"
@@ -85,7 +125,9 @@ def test_diff_names_added_changed_and_withdrawn(db, make_user, three_agencies):
 
 def test_a_batch_can_never_change(db, three_agencies):
     notices.publish_batch(SYSTEM)
-    for statement in ("DELETE FROM notice_batches", "UPDATE notice_entries SET change = 'added'"):
+    notices.render_missing_fonts(force=True)
+    for statement in ("DELETE FROM notice_batches", "UPDATE notice_entries SET change = 'added'",
+                      "UPDATE notice_renderings SET reason = 'x'", "DELETE FROM notice_renderings"):
         with pytest.raises(DatabaseError, match="append-only"):
             with db.session.begin_nested():
                 db.session.execute(sa.text(statement))
@@ -109,12 +151,171 @@ def test_public_pages_and_stored_files(client, db, three_agencies):
     assert client.get("/notices/2099年第9期").status_code == 404
 
 
-def test_city_regulator_publishes_from_the_ui(client, db, make_user, three_agencies):
+def _fingerprint(html):
+    return re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', html).group(1)
+
+
+def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_publishing(
+    client, db, make_user, three_agencies
+):
+    notices.publish_batch(SYSTEM)
+    (u1, p1), (u2, p2), _ = three_agencies
+    services.save_declaration(
+        u1,
+        p1,
+        category_ids=[c.id for c in p1.categories],
+        region_ids=[c.id for c in p1.regions],
+        **_declaration(p1, phone="0513-85990000"),
+    )
+    services.withdraw(u2, p2)
+    newcomer, _ = factories.publish(make_user(Role.AGENCY), n=41, name="海安盛安安全科技有限公司")
+    db.session.commit()
     client.post("/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": PASSWORD})
-    response = client.post("/notices/publish")
+    html = client.get("/notices/publish?lang=en").get_data(as_text=True)
+    preview = html[html.index('id="preview"') : html.index("</section>", html.index('id="preview"'))]
+    assert "1 added" in preview and "1 changed" in preview and "1 withdrawn" in preview
+    assert "海安盛安安全科技有限公司" in preview and p2.name in preview and "withdrawn by the agency" in preview
+    assert p1.name in preview and "Phone" in preview  # the changed field is named
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1  # looking publishes nothing
+    fingerprint = _fingerprint(html)
+    # the directory changes while the regulator reads: the batch seen is not the batch to publish
+    services.save_declaration(
+        u1,
+        p1,
+        category_ids=[c.id for c in p1.categories],
+        region_ids=[c.id for c in p1.regions],
+        **_declaration(p1, phone="0513-85990001"),
+    )
+    db.session.commit()
+    html = client.post("/notices/publish?lang=en", data={"fingerprint": fingerprint}).get_data(as_text=True)
+    assert "directory changed while you were reviewing" in html
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1
+    response = client.post("/notices/publish", data={"fingerprint": _fingerprint(html)})
     assert response.status_code == 302
-    batch = db.session.scalar(sa.select(NoticeBatch))
-    assert batch.published_by_id is not None and batch.total == 3
+    batch = db.session.scalar(sa.select(NoticeBatch).order_by(NoticeBatch.id.desc()))
+    assert batch.published_by_id is not None and (batch.total, batch.added, batch.changed, batch.withdrawn) == (
+        3,
+        1,
+        1,
+        1,
+    )
+
+
+def test_an_unchanged_batch_needs_the_regulators_confirmation(client, db, make_user, three_agencies):
+    notices.publish_batch(SYSTEM)
+    db.session.commit()
+    client.post("/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": PASSWORD})
+    html = client.get("/notices/publish?lang=en").get_data(as_text=True)
+    assert "Nothing has changed since the last batch" in html
+    html = client.post("/notices/publish?lang=en", data={"fingerprint": _fingerprint(html)}).get_data(as_text=True)
+    assert field_error(html, "unchanged")  # refused beside the box to tick
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1
+    response = client.post("/notices/publish", data={"fingerprint": _fingerprint(html), "unchanged": "y"})
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 2
+
+
+def _declaration(provider, **changes):
+    values = {
+        f: getattr(provider, f)
+        for f in (
+            "uscc",
+            "name",
+            "former_names",
+            "legal_representative",
+            "county_id",
+            "address",
+            "contact_person",
+            "phone",
+            "email",
+            "website",
+            "founded_on",
+            "description",
+        )
+    }
+    values.update(changes)
+    return values
+
+
+def test_changed_rows_say_which_fields_changed(client, db, three_agencies):
+    notices.publish_batch(SYSTEM)
+    (u1, p1), _, _ = three_agencies
+    services.save_declaration(
+        u1,
+        p1,
+        category_ids=[c.id for c in p1.categories],
+        region_ids=[c.id for c in p1.regions],
+        **_declaration(p1, address="南通市崇川区青年东路 5 号", phone="0513-85990000"),
+    )
+    batch = notices.publish_batch(SYSTEM)
+    rows = {row[1]: row for row in csv.reader(io.StringIO(batch.csv.decode("utf-8-sig")))}
+    assert rows[p1.name][8] == "变更（地址、联系电话）"
+    text = "".join("".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(batch.pdf)).pages)
+    assert "变更（地址、联系电话）" in text
+    db.session.commit()
+    html = client.get(f"/notices/{batch.batch_no}?show=changed&lang=en").get_data(as_text=True)
+    assert "Address、Phone" in html
+
+
+def test_the_csv_names_its_charset_once(client, db, three_agencies):
+    batch = notices.publish_batch(SYSTEM)
+    db.session.commit()
+    response = client.get(f"/notices/{batch.batch_no}.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, db, runner, three_agencies):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    batch = notices.publish_batch(SYSTEM)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # what a machine without a CJK font used to make
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.setFont("STSong-Light", 12)
+    page.drawString(72, 720, "南通市安全生产第三方服务机构公示名单")
+    page.save()
+    old = NoticeBatch(
+        year=batch.year,
+        sequence=batch.sequence + 1,
+        batch_no=f"{batch.year}年第{batch.sequence + 1}期",
+        published_at=batch.published_at,
+        total=batch.total,
+        added=0,
+        changed=0,
+        withdrawn=0,
+        canonical=batch.canonical,
+        content_sha256=batch.content_sha256,
+        pdf=out.getvalue(),
+        csv=batch.csv,
+    )
+    db.session.add(old)
+    db.session.flush()
+    db.session.add_all(
+        notices.NoticeEntry(
+            batch_id=old.id,
+            provider_id=e.provider_id,
+            position=e.position,
+            change=e.change,
+            digest=e.digest,
+            snapshot=e.snapshot,
+        )
+        for e in db.session.scalars(notices.entries(batch))
+    )
+    db.session.commit()
+    result = runner.invoke(args=["notices", "render-pdfs"])
+    assert result.exit_code == 0, result.output
+    assert old.batch_no in result.output and batch.batch_no not in result.output  # the good one is left alone
+    served = client.get(f"/notices/{old.batch_no}.pdf").data
+    assert served != old.pdf and b"/FontFile2" in served
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(served)).pages)
+    assert old.batch_no in text and three_agencies[0][1].name in text
+    db.session.refresh(old)
+    assert old.pdf == out.getvalue() and notices.recompute_hash(old) == old.content_sha256  # nothing else changed
+    html = client.get(f"/notices/{old.batch_no}?lang=en").get_data(as_text=True)
+    assert "re-rendered" in html and "did not embed its Chinese font" in html
+    assert runner.invoke(args=["notices", "render-pdfs"]).output.startswith("Every notice PDF embeds its font")
 
 
 def test_notices_publish_command(runner, db, three_agencies):

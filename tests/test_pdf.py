@@ -1,7 +1,6 @@
 """PDF module: plain functions, no app needed; assertions read the text back with pypdf."""
 
 import io
-import os
 
 import pytest
 from pypdf import PdfReader
@@ -11,9 +10,17 @@ from marketplace.common import pdf
 COLUMNS = ["序号", "机构名称", "统一社会信用代码", "注册地", "服务类别", "服务区域", "承诺签署日期"]
 COUNTIES = ["崇川区", "通州区", "海门区", "如皋市", "启东市", "海安市", "如东县", "南通经济技术开发区"]
 LONG_CATEGORY = "安全评价（石油加工业，化学原料、化学品及医药制造业）；安全咨询；检测检验（陆地石油和天然气开采业）"
-LABELS = {"provider": "服务机构", "uscc": "统一社会信用代码", "signer": "签署人", "signer_title": "职务",
-          "signed_at": "签署时间", "version": "承诺书版本", "sha256": "承诺文本 SHA-256",
-          "verification_code": "验证码", "verify_at": "在线核验"}
+LABELS = {
+    "provider": "服务机构",
+    "uscc": "统一社会信用代码",
+    "signer": "签署人",
+    "signer_title": "职务",
+    "signed_at": "签署时间",
+    "version": "承诺书版本",
+    "sha256": "承诺文本 SHA-256",
+    "verification_code": "验证码",
+    "verify_at": "在线核验",
+}
 SHA = "3f2a9c1e7b5d4a6f8e0c2b1a9d8f7e6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
 
 
@@ -22,29 +29,51 @@ def rows(n):
     for i in range(1, n + 1):
         name = "南通安泰安全技术咨询有限公司" if i == 1 else f"南通第{i}号安全技术服务有限公司"
         category = LONG_CATEGORY if i % 3 == 0 else "安全咨询"
-        out.append([str(i), name, f"91320600MA1AB{i:04d}X", COUNTIES[i % len(COUNTIES)], category,
-                    "、".join(COUNTIES[: i % 5 + 1]), "2026-11-01"])
+        out.append(
+            [
+                str(i),
+                name,
+                f"91320600MA1AB{i:04d}X",
+                COUNTIES[i % len(COUNTIES)],
+                category,
+                "、".join(COUNTIES[: i % 5 + 1]),
+                "2026-11-01",
+            ]
+        )
     return out
 
 
 def notice(n=120, sections=None, **kwargs):
     return pdf.notice_batch_pdf(
-        title="南通市安全生产第三方服务机构公示名单", batch_no="2026年第3期",
+        title="南通市安全生产第三方服务机构公示名单",
+        batch_no="2026年第3期",
         published_at_text="发布日期：2026年11月29日",
         intro_lines=[f"本期公示机构 {n} 家，新增 3 家，变更 2 家，撤出 1 家"],
-        columns=COLUMNS, rows=rows(n), sections=sections, footer_text="南通市应急管理局",
-        author="南通市应急管理局", **kwargs)
+        columns=COLUMNS,
+        rows=rows(n),
+        sections=sections,
+        footer_text="南通市应急管理局",
+        author="南通市应急管理局",
+        **kwargs,
+    )
 
 
 def certificate(**kwargs):
     kwargs.setdefault("labels", LABELS)
     return pdf.pledge_certificate_pdf(
-        title="安全生产第三方服务机构诚信承诺书", provider_name="南通安泰安全技术咨询有限公司",
-        uscc="91320600MA1ABCDE7U", signer_name="张建国", signer_title="法定代表人",
-        signed_at_text="2026年11月29日 09:15", version_label="2026版",
+        title="安全生产第三方服务机构诚信承诺书",
+        provider_name="南通安泰安全技术咨询有限公司",
+        uscc="91320600MA1ABCDE7U",
+        signer_name="张建国",
+        signer_title="法定代表人",
+        signed_at_text="2026年11月29日 09:15",
+        version_label="2026版",
         clauses=["依法独立、客观、公正开展技术服务。", "不出具虚假或者严重失实的报告。"],
-        text_sha256=SHA, verification_code="K7QD-93MX-4HTP",
-        verify_url="https://example.test/pledges/verify/K7QD-93MX-4HTP", **kwargs)
+        text_sha256=SHA,
+        verification_code="K7QD-93MX-4HTP",
+        verify_url="https://example.test/pledges/verify/K7QD-93MX-4HTP",
+        **kwargs,
+    )
 
 
 def page_texts(data):
@@ -76,9 +105,14 @@ def test_notice_metadata():
 
 def test_notice_sections_appear_and_empty_ones_are_skipped():
     cols = ["机构名称", "统一社会信用代码"]
-    data = notice(10, sections=[("本期新增机构", cols, [["南通新增安全咨询有限公司", "91320600MA1ABCDE7U"]]),
-                                ("本期变更机构", cols, []),
-                                ("本期撤出机构", cols, [["南通撤出检测技术有限公司", "91320600MA1ABCDE8U"]])])
+    data = notice(
+        10,
+        sections=[
+            ("本期新增机构", cols, [["南通新增安全咨询有限公司", "91320600MA1ABCDE7U"]]),
+            ("本期变更机构", cols, []),
+            ("本期撤出机构", cols, [["南通撤出检测技术有限公司", "91320600MA1ABCDE8U"]]),
+        ],
+    )
     text = "".join(page_texts(data))
     assert "本期新增机构" in text and "南通新增安全咨询有限公司" in text
     assert "本期撤出机构" in text and "南通撤出检测技术有限公司" in text
@@ -86,9 +120,16 @@ def test_notice_sections_appear_and_empty_ones_are_skipped():
 
 
 def test_notice_escapes_markup():
-    data = pdf.notice_batch_pdf(title="A & B <公示>", batch_no="1", published_at_text="", intro_lines=["x < y"],
-                                columns=["名称", "说明"], rows=[["<b>甲</b> & 乙", "a" * 5 + "<br/>" + "长" * 200]],
-                                footer_text="&", font_path=None)
+    data = pdf.notice_batch_pdf(
+        title="A & B <公示>",
+        batch_no="1",
+        published_at_text="",
+        intro_lines=["x < y"],
+        columns=["名称", "说明"],
+        rows=[["<b>甲</b> & 乙", "a" * 5 + "<br/>" + "长" * 200]],
+        footer_text="&",
+        font_path=None,
+    )
     text = "".join(page_texts(data))
     assert "A&B<公示>" in text and "<b>甲</b>&乙" in text and "<br/>" in text
 
@@ -99,9 +140,19 @@ def test_certificate_contains_provider_code_and_hash():
     assert len(reader.pages) == 1
     assert reader.metadata.title == "安全生产第三方服务机构诚信承诺书"
     text = page_texts(data)[0]
-    for expected in ("南通安泰安全技术咨询有限公司", "91320600MA1ABCDE7U", "K7QD-93MX-4HTP", SHA, "张建国",
-                     "法定代表人", "2026版", "1.依法独立", "2.不出具虚假", "验证码",
-                     "https://example.test/pledges/verify/K7QD-93MX-4HTP"):
+    for expected in (
+        "南通安泰安全技术咨询有限公司",
+        "91320600MA1ABCDE7U",
+        "K7QD-93MX-4HTP",
+        SHA,
+        "张建国",
+        "法定代表人",
+        "2026版",
+        "1.依法独立",
+        "2.不出具虚假",
+        "验证码",
+        "https://example.test/pledges/verify/K7QD-93MX-4HTP",
+    ):
         assert expected in text
 
 
@@ -111,31 +162,73 @@ def test_certificate_labels_in_english():
     assert "VerificationCode" in text and "SignedAt" in text
 
 
-def test_missing_font_falls_back_to_builtin_cid_font():
-    assert pdf.register_cjk_font("/nonexistent.ttf") == pdf.FALLBACK_FONT == "STSong-Light"
-    pages = page_texts(notice(40, font_path="/nonexistent.ttf"))
-    assert "南通安泰安全技术咨询有限公司" in pages[0]
-    assert f"第1页/共{len(pages)}页" in pages[0]
-    assert "南通安泰安全技术咨询有限公司" in page_texts(certificate(font_path="/nonexistent.ttf"))[0]
+def embedded_fonts(data):
+    """(embedded, not embedded) font names of every page: an embedded font carries its glyphs
+    (``/FontFile2`` for TrueType), so any reader on any machine shows the Chinese."""
+    embedded, bare = set(), set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            program = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+            name = str(font["/BaseFont"])
+            # Courier and Helvetica (codes, labels in latin) are among the 14 fonts every reader has.
+            if program or name.lstrip("/") in {"Courier", "Courier-Bold", "Helvetica"}:
+                embedded.add(name)
+            else:
+                bare.add(name)
+    return embedded, bare
 
 
-def test_junk_font_file_falls_back(tmp_path):
+def test_every_pdf_embeds_its_chinese_font_without_any_system_font():
+    for data in (notice(40), certificate()):
+        embedded, bare = embedded_fonts(data)
+        assert not bare, f"fonts a reader must supply: {bare}"
+        assert any("NotoSansSC" in name for name in embedded), embedded
+        assert pdf.embeds_its_fonts(data)
+    assert "南通安泰安全技术咨询有限公司" in page_texts(certificate())[0]
+
+
+def test_the_packaged_font_is_the_default_and_registered_once():
+    assert pdf.packaged_font().is_file()
+    name = pdf.register_cjk_font()
+    assert pdf.register_cjk_font(pdf.packaged_font()) == name
+
+
+def test_a_missing_font_is_an_error_not_a_silent_fallback():
+    with pytest.raises(pdf.PdfFontError, match="not found"):
+        pdf.register_cjk_font("/nonexistent.ttf")
+    with pytest.raises(pdf.PdfFontError):
+        certificate(font_path="/nonexistent.ttf")
+
+
+def test_a_font_reportlab_cannot_embed_is_an_error(tmp_path):
     junk = tmp_path / "junk.ttf"
     junk.write_bytes(b"\x00\x01\x00\x00 not a font" * 64)
-    assert pdf.register_cjk_font(str(junk)) == "STSong-Light"
-    assert "K7QD-93MX-4HTP" in page_texts(certificate(font_path=str(junk)))[0]
+    with pytest.raises(pdf.PdfFontError, match="cannot be embedded"):
+        pdf.register_cjk_font(str(junk))
 
 
-def test_font_path_from_environment(monkeypatch):
-    monkeypatch.setenv("PDF_CJK_FONT", "/nonexistent/from-env.ttc")
-    assert pdf.register_cjk_font() == "STSong-Light"
-
-
-@pytest.mark.skipif(not os.path.isfile(pdf.DEFAULT_CJK_FONT), reason="fonts-wqy-microhei not installed")
-def test_truetype_font_is_embedded_once():
-    name = pdf.register_cjk_font(pdf.DEFAULT_CJK_FONT)
-    assert name != "STSong-Light"
-    assert pdf.register_cjk_font(pdf.DEFAULT_CJK_FONT) == name
-    data = certificate(font_path=pdf.DEFAULT_CJK_FONT)
-    assert b"/FontFile2" in data  # the subset is embedded
+def test_another_truetype_font_can_be_configured():
+    other = pdf.packaged_font("Bold")
+    data = certificate(font_path=str(other))
+    assert not embedded_fonts(data)[1]
     assert "南通安泰安全技术咨询有限公司" in page_texts(data)[0]
+
+
+def test_a_pdf_without_its_font_is_recognised():
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.setFont("STSong-Light", 12)
+    page.drawString(72, 720, "南通市安全生产第三方服务机构公示名单")
+    page.save()
+    assert not pdf.embeds_its_fonts(out.getvalue())
+    assert embedded_fonts(out.getvalue())[1]

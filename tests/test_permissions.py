@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, building
 
 ROLES = ["anonymous", "agency", "enterprise", "county_regulator", "city_regulator", "admin"]
 LOGIN = "login"  # anonymous users are sent to the login page
@@ -15,6 +15,7 @@ LOGIN = "login"  # anonymous users are sent to the login page
 ROUTES = [
     ("GET", "/", {}, 200),
     ("GET", "/healthz", {}, 200),
+    ("GET", "/favicon.ico", {}, 200),
     ("GET", "/auth/login", {"anonymous": 200}, 302),
     ("POST", "/auth/login", {"anonymous": 200}, 302),  # an empty form comes back with its errors
     ("GET", "/auth/register", {"anonymous": 200}, 302),
@@ -45,13 +46,28 @@ ROUTES = [
     ("GET", "/providers/{provider}/history", {"county_regulator": 200, "city_regulator": 200, "admin": 200}, 403),
     ("GET", "/providers/{provider}/files/{file}", {"county_regulator": 200, "city_regulator": 200, "admin": 200}, 403),
     ("GET", "/providers/{provider}/suspend", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
-    ("POST", "/providers/{provider}/suspend", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
-    ("GET", "/providers/{provider}/reinstate", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "POST",
+        "/providers/{provider}/suspend",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/providers/{provider}/reinstate",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     # an agency registered in another county than the county regulator's (崇川区)
     ("GET", "/providers/{elsewhere}/history", {"city_regulator": 200, "admin": 200}, 403),
     ("GET", "/providers/{elsewhere_draft}", {"city_regulator": 200, "admin": 200}, 404),
     ("GET", "/providers/{elsewhere}/suspend", {"anonymous": LOGIN, "city_regulator": 200}, 403),
-    ("POST", "/providers/{provider}/reinstate", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "POST",
+        "/providers/{provider}/reinstate",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     # the agency's own declaration
     ("GET", "/providers/me", {"anonymous": LOGIN, "agency": 200}, 403),
     ("GET", "/providers/me/declaration", {"anonymous": LOGIN, "agency": 200}, 403),
@@ -73,10 +89,11 @@ ROUTES = [
     ("GET", "/notices/{batch}.json", {}, 200),
     ("GET", "/notices/no-such-batch", {}, 404),
     ("GET", "/notices/publish", {"anonymous": LOGIN, "city_regulator": 200}, 403),
-    ("POST", "/notices/publish", {"anonymous": LOGIN, "city_regulator": 302}, 403),
+    ("POST", "/notices/publish", {"anonymous": LOGIN, "city_regulator": 200}, 403),  # no preview confirmed: shown again
     # pledges
-    ("GET", "/pledges/sign", {"anonymous": LOGIN, "agency": 200}, 403),
-    ("POST", "/pledges/sign", {"anonymous": LOGIN, "agency": 200}, 403),
+    ("GET", "/pledges/sign", {}, 301),  # the signing page moved to the declaration; old links still arrive
+    ("GET", "/providers/me/pledge", {"anonymous": LOGIN, "agency": 200}, 403),
+    ("POST", "/providers/me/pledge", {"anonymous": LOGIN, "agency": 200}, 403),
     ("GET", "/pledges/verify", {}, 200),
     ("GET", "/pledges/verify/{code}", {}, 200),
     ("GET", "/pledges/verify/NOSUCHCODE", {}, 404),
@@ -99,11 +116,19 @@ ROUTES = [
     ("GET", "/engagements/new?provider={provider}", {"anonymous": LOGIN, "enterprise": 200}, 403),
     ("POST", "/engagements/new?provider={provider}", {"anonymous": LOGIN, "enterprise": 200}, 403),
     ("GET", "/engagements/new", {"anonymous": LOGIN, "enterprise": 302}, 403),
-    ("GET", "/engagements/{engagement}",
-     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/engagements/{engagement}",
+        {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     ("GET", "/engagements/{elsewhere_engagement}", {"anonymous": LOGIN, "enterprise": 200, "city_regulator": 200}, 403),
-    ("GET", "/engagements/{own_engagement}", {"anonymous": LOGIN, "agency": 200, "enterprise": 200,
-                                              "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/engagements/{own_engagement}",
+        {"anonymous": LOGIN, "agency": 200, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     ("GET", "/engagements/{own_engagement}/quote", {"anonymous": LOGIN, "agency": 200}, 403),
     ("POST", "/engagements/{own_engagement}/quote", {"anonymous": LOGIN, "agency": 200}, 403),
     ("GET", "/engagements/{engagement}/quote", {"anonymous": LOGIN}, 403),
@@ -115,19 +140,35 @@ ROUTES = [
     ("POST", "/engagements/{own_engagement}/decline", {"anonymous": LOGIN, "agency": 302}, 403),
     ("POST", "/engagements/{engagement}/accept", {"anonymous": LOGIN, "enterprise": 302}, 403),
     ("POST", "/engagements/{engagement}/files", {"anonymous": LOGIN, "enterprise": 302}, 403),
-    ("GET", "/engagements/{engagement}/files/{attachment}",
-     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/engagements/{engagement}/files/{attachment}",
+        {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     ("POST", "/engagements/{engagement}/files/{attachment}/remove", {"anonymous": LOGIN, "enterprise": 302}, 403),
-    ("GET", "/engagements/{done}/report.pdf",
-     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
-    ("GET", "/engagements/{done}/report-label",
-     {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/engagements/{done}/report.pdf",
+        {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/engagements/{done}/report-label",
+        {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
     ("GET", "/engagements/{done}/rate", {"anonymous": LOGIN, "enterprise": 200}, 403),
     ("POST", "/engagements/{done}/rate", {"anonymous": LOGIN, "enterprise": 200}, 403),
     ("GET", "/engagements/{rated}/rate", {"anonymous": LOGIN, "enterprise": 302}, 403),
     ("POST", "/engagements/{rated}/rating/reply", {"anonymous": LOGIN}, 403),
-    ("POST", "/engagements/{rated}/rating/hide", {"anonymous": LOGIN, "county_regulator": 302,
-                                                  "city_regulator": 302}, 403),
+    (
+        "POST",
+        "/engagements/{rated}/rating/hide",
+        {"anonymous": LOGIN, "county_regulator": 302, "city_regulator": 302},
+        403,
+    ),
     ("GET", "/reports/verify?no={report_no}", {}, 200),
     ("GET", "/reports/{report}/qr.svg", {}, 200),
 ]
@@ -139,89 +180,126 @@ CASES = [
 ]
 
 
-@pytest.fixture()
-def world(users, make_user):
-    """Records every row can point at: agencies (published, draft, the test agency's own), an
-    uploaded scan, a fee of each, a signature, a notice batch, the pledge text in force."""
+@pytest.fixture(scope="module")
+def world(app, module_db):
+    """Records every row can point at, built once for the module: an account of every role (the
+    county regulator's county is 崇川区), agencies (published, draft, the test agency's own, one in
+    通州区), an uploaded scan, a fee of each, a signature, a notice batch, the pledge text in force,
+    and engagements in the states the rows need."""
     from marketplace.auth.permissions import SYSTEM
-    from marketplace.common.models import ServiceCategory
-    from marketplace.extensions import db
+    from marketplace.auth.roles import Role
     from marketplace.pledges import services as pledges
-    from marketplace.providers import notices, services as providers
-    from tests import helpers
-    from tests.factories import county
+    from marketplace.providers import notices
+    from marketplace.providers import services as providers
+    from marketplace.reference.models import ServiceCategory
+    from tests import factories
 
-    other = make_user("agency", email="other-agency@example.cn")
-    published, signature = helpers.publish(other, n=1)
-    qualification = helpers.add_qualification(other, published)
-    other_fee = providers.save_fee(other, published, None, item="安全评价", unit="项", price_min=10000,
-                                   price_max=None, basis="按规模")
-    draft = helpers.declare(make_user("agency", email="draft-agency@example.cn"), n=2)
-    elsewhere, _ = helpers.publish(make_user("agency", email="tongzhou-agency@example.cn"), n=4,
-                                   county_code="320612")
-    elsewhere_draft = helpers.declare(make_user("agency", email="tongzhou-draft@example.cn"), n=5,
-                                      county_code="320612")
-    own = helpers.declare(users["agency"], n=3)
-    own_fee = providers.save_fee(users["agency"], own, None, item="安全咨询", unit="天", price_min=2000,
-                                 price_max=3000, basis="按工作量")
-    batch = notices.publish_batch(SYSTEM)
-    engagements_world = _engagements(users, other, published, own)
-    db.session.flush()
-    return {**engagements_world,
-        "other_user": other.id, "county": county().id,
-        "category": db.session.scalar(sa.select(ServiceCategory.id).where(ServiceCategory.code == "consulting")),
-        "provider": published.id, "draft": draft.id, "elsewhere": elsewhere.id, "elsewhere_draft": elsewhere_draft.id, "file": qualification.file_id, "own_fee": own_fee.id,
-        "other_fee": other_fee.id, "batch": batch.batch_no, "code": signature.verification_code,
-        "text": pledges.current_text().id,
-    }
+    with building(app) as db:
+        users = {role.value: factories.UserFactory(role=role, email=f"matrix-{role.value}@example.cn") for role in Role}
+        make = lambda email: factories.UserFactory(role=Role.AGENCY, email=email)  # noqa: E731
+        other = make("other-agency@example.cn")
+        published, signature = factories.publish(other, n=1)
+        qualification = factories.add_qualification(other, published)
+        other_fee = providers.save_fee(
+            other, published, None, item="安全评价", unit="项", price_min=10000, price_max=None, basis="按规模"
+        )
+        draft = factories.declare(make("draft-agency@example.cn"), n=2)
+        elsewhere, _ = factories.publish(make("tongzhou-agency@example.cn"), n=4, county_code="320612")
+        elsewhere_draft = factories.declare(make("tongzhou-draft@example.cn"), n=5, county_code="320612")
+        own = factories.declare(users["agency"], n=3)
+        own_fee = providers.save_fee(
+            users["agency"], own, None, item="安全咨询", unit="天", price_min=2000, price_max=3000, basis="按工作量"
+        )
+        batch = notices.publish_batch(SYSTEM)
+        engagements_world = _engagements(users, other, published, own)
+        db.session.flush()
+        return {
+            **engagements_world,
+            "emails": {role: user.email for role, user in users.items()},
+            "other_user": other.id,
+            "county": factories.county().id,
+            "category": db.session.scalar(sa.select(ServiceCategory.id).where(ServiceCategory.code == "consulting")),
+            "provider": published.id,
+            "draft": draft.id,
+            "elsewhere": elsewhere.id,
+            "elsewhere_draft": elsewhere_draft.id,
+            "file": qualification.file_id,
+            "own_fee": own_fee.id,
+            "other_fee": other_fee.id,
+            "batch": batch.batch_no,
+            "code": signature.verification_code,
+            "text": pledges.current_text().id,
+        }
 
 
 def _engagements(users, agency_user, provider, draft):
     """Engagements in the states the rows need, through the real services where they can be."""
-    from marketplace.enterprises import engagements, ratings
-    from marketplace.enterprises.models import Engagement
+    from marketplace.engagements import ratings
+    from marketplace.engagements import services as engagements
+    from marketplace.engagements.models import Engagement
     from marketplace.extensions import db
-    from tests import helpers
+    from tests import factories
 
-    helpers.add_staff(agency_user, provider)
+    factories.add_staff(agency_user, provider)
     client = users["enterprise"]
-    enterprise = helpers.make_enterprise(client, n=9)
-    quoted = helpers.advance(helpers.request(client, provider), client, agency_user, to="quoted")
+    enterprise = factories.make_enterprise(client, n=9)
+    quoted = factories.advance(factories.request(client, provider), client, agency_user, to="quoted")
     from marketplace.common.uploads import store_upload
-    from marketplace.enterprises.models import EngagementFile
+    from marketplace.engagements.models import EngagementFile
 
-    stored = store_upload(helpers.upload(helpers.PDF, "contract.pdf"), actor=client)
+    stored = store_upload(factories.upload(factories.PDF, "contract.pdf"), actor=client)
     attachment = EngagementFile(engagement_id=quoted.id, file_id=stored.id, side="enterprise")
     db.session.add(attachment)
-    elsewhere = helpers.request(client, provider, county_code="320612")
+    elsewhere = factories.request(client, provider, county_code="320612")
     # the test agency's own declaration is a draft: its request is made as a bare record
-    own = Engagement(enterprise_id=enterprise.id, provider_id=draft.id, category_id=helpers.category("consulting").id,
-                     county_id=helpers.county("320613").id, scope="安全咨询", site_address="南通市",
-                     expected_start=helpers.soon(3), expected_end=helpers.soon(9))
+    own = Engagement(
+        enterprise_id=enterprise.id,
+        provider_id=draft.id,
+        category_id=factories.category("consulting").id,
+        county_id=factories.county("320613").id,
+        scope="安全咨询",
+        site_address="南通市",
+        expected_start=factories.soon(3),
+        expected_end=factories.soon(9),
+    )
     db.session.add(own)
-    done = helpers.request(client, provider)
-    helpers.advance(done, client, agency_user, to="in_progress")
-    engagements.issue_report(agency_user, done, report_no="AP-WORLD-1", title="安全现状评价报告",
-                             issued_on=helpers.soon(0), upload=helpers.upload(helpers.PDF, "report.pdf"))
+    done = factories.request(client, provider)
+    factories.advance(done, client, agency_user, to="in_progress")
+    engagements.issue_report(
+        agency_user,
+        done,
+        report_no="AP-WORLD-1",
+        title="安全现状评价报告",
+        issued_on=factories.soon(0),
+        upload=factories.upload(factories.PDF, "report.pdf"),
+    )
     engagements.confirm_completion(client, done)
-    rated = helpers.advance(helpers.request(client, provider), client, agency_user, to="completed",
-                            report_no="AP-WORLD-2")
+    rated = factories.advance(
+        factories.request(client, provider), client, agency_user, to="completed", report_no="AP-WORLD-2"
+    )
     ratings.rate(client, rated, score=3, text="一般")
     db.session.flush()
-    return {"engagement": quoted.id, "elsewhere_engagement": elsewhere.id, "own_engagement": own.id,
-            "done": done.id, "rated": rated.id, "attachment": attachment.id, "report": done.report.id,
-            "report_no": "AP-WORLD-1"}
+    return {
+        "engagement": quoted.id,
+        "elsewhere_engagement": elsewhere.id,
+        "own_engagement": own.id,
+        "done": done.id,
+        "rated": rated.id,
+        "attachment": attachment.id,
+        "report": done.report.id,
+        "report_no": "AP-WORLD-1",
+    }
 
 
 @pytest.mark.parametrize("method, path, role, expected", CASES)
-def test_route_permissions(client, users, world, method, path, role, expected):
+def test_route_permissions(client, world, method, path, role, expected):
     url = path.format(**world)
     if url == "/healthz":
         from marketplace import search
 
         search.reindex()  # the index in step with this test's data, so the server is healthy
     if role != "anonymous":
-        client.post("/auth/login", data={"email": users[role].email, "password": PASSWORD})
+        client.post("/auth/login", data={"email": world["emails"][role], "password": PASSWORD})
     data = {"active": "0", "sort_order": "x"} if method == "POST" else None
     response = client.open(url, method=method, data=data)
     if expected == LOGIN:
@@ -238,7 +316,9 @@ def test_every_route_is_in_the_table(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "bootstrap.static"):
             continue
-        pattern = re.compile("^" + re.sub(r"<[^>]+>", "[^/]+", re.escape(rule.rule).replace("\\<", "<").replace("\\>", ">")) + "$")
+        pattern = re.compile(
+            "^" + re.sub(r"<[^>]+>", "[^/]+", re.escape(rule.rule).replace("\\<", "<").replace("\\>", ">")) + "$"
+        )
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if not any(m == method and pattern.match(url) for m, url in examples):
                 missing.append(f"{method} {rule.rule}")

@@ -21,8 +21,10 @@ def test_admin_prepares_and_issues_a_new_version(client, db, make_user, login_as
     current = pledges.current_text()
     zh = "\n".join(c["zh"] for c in current.clauses) + "\n本机构按时报送服务项目信息。"
     en = "\n".join(c["en"] for c in current.clauses) + "\nWe report our projects on time."
-    response = client.post("/pledges/texts/new", data={"title_zh": current.title_zh, "title_en": current.title_en,
-                                                      "clauses_zh": zh, "clauses_en": en})
+    response = client.post(
+        "/pledges/texts/new",
+        data={"title_zh": current.title_zh, "title_en": current.title_en, "clauses_zh": zh, "clauses_en": en},
+    )
     assert response.status_code == 302
     draft = pledges.draft_text()
     assert draft.version == 2 and len(draft.clauses) == 9
@@ -33,8 +35,10 @@ def test_admin_prepares_and_issues_a_new_version(client, db, make_user, login_as
     assert pledges.current_text().version == 2
 
     # issued: the edit form makes a new draft instead of changing version 2
-    client.post(f"/pledges/texts/{draft.id}/edit", data={"title_zh": "改", "title_en": "x",
-                                                        "clauses_zh": "一", "clauses_en": "one"})
+    client.post(
+        f"/pledges/texts/{draft.id}/edit",
+        data={"title_zh": "改", "title_en": "x", "clauses_zh": "一", "clauses_en": "one"},
+    )
     db.session.expire_all()
     assert db.session.get(PledgeText, draft.id).title_zh == current.title_zh
     assert pledges.draft_text().version == 3
@@ -42,8 +46,10 @@ def test_admin_prepares_and_issues_a_new_version(client, db, make_user, login_as
 
 def test_clause_counts_must_match(client, db, make_user, login_as):
     login_as(make_user(Role.ADMIN))
-    html = client.post("/pledges/texts/new?lang=en", data={
-        "title_zh": "标题", "title_en": "Title", "clauses_zh": "一\n二", "clauses_en": "one"}).get_data(as_text=True)
+    html = client.post(
+        "/pledges/texts/new?lang=en",
+        data={"title_zh": "标题", "title_en": "Title", "clauses_zh": "一\n二", "clauses_en": "one"},
+    ).get_data(as_text=True)
     assert "one English line for every Chinese clause" in field_error(html, "clauses_en")
     assert db.session.scalar(sa.select(sa.func.count(PledgeText.id))) == 1
 

@@ -10,27 +10,37 @@ import sqlalchemy as sa
 
 from marketplace.auth.roles import Role
 from marketplace.providers.models import Provider, ProviderRevision, ProviderStatus, Qualification
-from tests import helpers
+from tests import factories
 from tests.conftest import collect_test_client_spool, field_error
 
 
 def declaration_form(**overrides):
     data = {
-        "uscc": helpers.uscc_for(11), "name": "南通恒安安全技术咨询有限公司", "former_names": "",
-        "legal_representative": "陆建平", "county_id": str(helpers.county("320612").id),
-        "address": "南通市通州区新金西路 88 号", "contact_person": "陈静", "phone": "0513-86000000",
-        "email": "hengan@example.cn", "website": "", "founded_on": "2015-03-01",
+        "uscc": factories.uscc_for(11),
+        "name": "南通恒安安全技术咨询有限公司",
+        "former_names": "",
+        "legal_representative": "陆建平",
+        "county_id": str(factories.county("320612").id),
+        "address": "南通市通州区新金西路 88 号",
+        "contact_person": "陈静",
+        "phone": "0513-86000000",
+        "email": "hengan@example.cn",
+        "website": "",
+        "founded_on": "2015-03-01",
         "description": "安全咨询、隐患排查治理、安全生产标准化服务。",
-        "category_ids": [str(helpers.category("consulting").id), str(helpers.category("standardisation").id)],
-        "region_ids": [str(helpers.county("320612").id), str(helpers.county("320613").id)],
+        "category_ids": [str(factories.category("consulting").id), str(factories.category("standardisation").id)],
+        "region_ids": [str(factories.county("320612").id), str(factories.county("320613").id)],
     }
     data.update(overrides)
     return data
 
 
 def sign_form(text, **overrides):
-    data = {"clauses": [str(n) for n in range(1, len(text.clauses) + 1)], "signer_name": "陆建平",
-            "signer_title": "法定代表人"}
+    data = {
+        "clauses": [str(n) for n in range(1, len(text.clauses) + 1)],
+        "signer_name": "陆建平",
+        "signer_title": "法定代表人",
+    }
     data.update(overrides)
     return data
 
@@ -48,7 +58,7 @@ def test_new_agency_is_public_the_moment_it_signs(client, db, make_user, login_a
     assert "南通恒安安全技术咨询有限公司" not in client.get("/providers").get_data(as_text=True)
 
     text = pledges.current_text()
-    response = client.post("/pledges/sign", data=sign_form(text))
+    response = client.post("/providers/me/pledge", data=sign_form(text))
     assert response.status_code == 302
     db.session.expire_all()
     assert provider.status is ProviderStatus.PUBLISHED  # no regulator involved
@@ -75,9 +85,9 @@ def test_signing_needs_every_clause_confirmed_and_the_legal_representative(clien
     login_as(user)
     client.post("/providers/me/declaration", data=declaration_form())
     text = pledges.current_text()
-    html = client.post("/pledges/sign?lang=en", data=sign_form(text, clauses=["1", "2"])).get_data(as_text=True)
+    html = client.post("/providers/me/pledge?lang=en", data=sign_form(text, clauses=["1", "2"])).get_data(as_text=True)
     assert "Confirm every clause" in field_error(html, "clauses")
-    html = client.post("/pledges/sign?lang=en", data=sign_form(text, signer_name="张三")).get_data(as_text=True)
+    html = client.post("/providers/me/pledge?lang=en", data=sign_form(text, signer_name="张三")).get_data(as_text=True)
     assert "陆建平" in field_error(html, "signer_name")
     provider = db.session.scalar(sa.select(Provider).where(Provider.account_id == user.id))
     assert provider.status is ProviderStatus.DRAFT and pledges.latest_signature(provider.id) is None
@@ -90,17 +100,24 @@ def test_incomplete_declaration_cannot_be_signed(client, db, make_user, login_as
     client.post("/providers/me/declaration", data=declaration_form(address="", region_ids=[]))
     html = client.get("/providers/me?lang=en").get_data(as_text=True)
     assert "Address" in html and "At least one county served" in html
-    response = client.post("/pledges/sign?lang=en", data=sign_form(pledges.current_text()))
+    response = client.post("/providers/me/pledge?lang=en", data=sign_form(pledges.current_text()))
     assert "Complete the declaration" in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Provider).where(
-        Provider.status == ProviderStatus.PUBLISHED)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Provider).where(Provider.status == ProviderStatus.PUBLISHED)
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("code, message", [
-    ("91320600MA1ABCDE70", "not a valid unified social credit code"),
-    ("12345", "not a valid unified social credit code"),
-    ("91320600MA1ABCDE7!", "not a valid unified social credit code"),
-])
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("91320600MA1ABCDE70", "not a valid unified social credit code"),
+        ("12345", "not a valid unified social credit code"),
+        ("91320600MA1ABCDE7!", "not a valid unified social credit code"),
+    ],
+)
 def test_invalid_credit_code_is_refused_beside_the_field(client, make_user, login_as, db, code, message):
     user = make_user(Role.AGENCY)
     login_as(user)
@@ -112,9 +129,9 @@ def test_invalid_credit_code_is_refused_beside_the_field(client, make_user, logi
 
 
 def test_a_credit_code_can_be_declared_once(client, make_user, login_as, db):
-    helpers.publish(make_user(Role.AGENCY), n=11)
+    factories.publish(make_user(Role.AGENCY), n=11)
     login_as(make_user(Role.AGENCY))
-    code = helpers.uscc_for(11).lower()  # the same code typed in lower case
+    code = factories.uscc_for(11).lower()  # the same code typed in lower case
     html = client.post("/providers/me/declaration?lang=en", data=declaration_form(uscc=code)).get_data(as_text=True)
     error = field_error(html, "uscc")
     assert "already been declared" in error and "contact the bureau" in error
@@ -122,13 +139,20 @@ def test_a_credit_code_can_be_declared_once(client, make_user, login_as, db):
 
 def test_a_profile_edit_keeps_the_earlier_revision_for_regulators_only(app, client, db, make_user, login_as):
     agency = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(agency, n=12, name="南通诚安安全评价有限公司")
+    provider, _ = factories.publish(agency, n=12, name="南通诚安安全评价有限公司")
     login_as(agency)
-    form = declaration_form(uscc=provider.uscc, name="南通诚安安全评价有限公司", address="南通市崇川区青年中路 1 号",
-                            legal_representative=provider.legal_representative)
+    form = declaration_form(
+        uscc=provider.uscc,
+        name="南通诚安安全评价有限公司",
+        address="南通市崇川区青年中路 1 号",
+        legal_representative=provider.legal_representative,
+    )
     assert client.post("/providers/me/declaration", data=form).status_code == 302
-    latest = db.session.scalars(sa.select(ProviderRevision).where(ProviderRevision.provider_id == provider.id)
-                                .order_by(ProviderRevision.number.desc())).first()
+    latest = db.session.scalars(
+        sa.select(ProviderRevision)
+        .where(ProviderRevision.provider_id == provider.id)
+        .order_by(ProviderRevision.number.desc())
+    ).first()
     assert latest.changes["address"] == ["南通市崇川区工农路 100 号", "南通市崇川区青年中路 1 号"]
 
     public = app.test_client()
@@ -137,7 +161,9 @@ def test_a_profile_edit_keeps_the_earlier_revision_for_regulators_only(app, clie
     assert public.get(f"/providers/{provider.id}/history").status_code == 403
 
     regulator = app.test_client()
-    regulator.post("/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": "Safe-Passw0rd-2026"})
+    regulator.post(
+        "/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": "Safe-Passw0rd-2026"}
+    )
     html = regulator.get(f"/providers/{provider.id}/history?lang=en").get_data(as_text=True)
     assert "工农路" in html and "青年中路" in html and ">Address<" in html
     assert agency.email in html
@@ -145,9 +171,9 @@ def test_a_profile_edit_keeps_the_earlier_revision_for_regulators_only(app, clie
 
 def test_an_agency_cannot_see_another_agencys_draft_history_or_files(app, client, db, make_user, login_as):
     owner = make_user(Role.AGENCY)
-    published, _ = helpers.publish(owner, n=13)
-    scan = helpers.add_qualification(owner, published)
-    draft = helpers.declare(make_user(Role.AGENCY), n=14)
+    published, _ = factories.publish(owner, n=13)
+    scan = factories.add_qualification(owner, published)
+    draft = factories.declare(make_user(Role.AGENCY), n=14)
     login_as(make_user(Role.AGENCY))
     assert client.get(f"/providers/{draft.id}").status_code == 404
     assert client.get(f"/providers/{draft.id}/history").status_code == 404
@@ -158,22 +184,29 @@ def test_an_agency_cannot_see_another_agencys_draft_history_or_files(app, client
 
 def test_the_owner_and_regulators_can_open_the_scan(app, client, db, make_user, login_as):
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=15)
-    scan = helpers.add_qualification(owner, provider)
+    provider, _ = factories.publish(owner, n=15)
+    scan = factories.add_qualification(owner, provider)
     login_as(owner)
     response = client.get(f"/providers/{provider.id}/files/{scan.file_id}")
     assert response.status_code == 200 and response.mimetype == "image/png"
-    assert response.data == helpers.PNG
+    assert response.data == factories.PNG
 
 
 def test_renamed_executable_is_refused_as_a_scan(client, db, make_user, login_as):
     login_as(make_user(Role.AGENCY))
     client.post("/providers/me/declaration", data=declaration_form())
-    html = client.post("/providers/me/qualifications/new?lang=en", data={
-        "cert_number": "APJ-1", "issuer": "江苏省应急管理厅", "scope": "安全评价",
-        "valid_from": "2024-01-01", "valid_to": "2028-12-31",
-        "file": (io.BytesIO(b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200), "licence.pdf"),
-    }, content_type="multipart/form-data").get_data(as_text=True)
+    html = client.post(
+        "/providers/me/qualifications/new?lang=en",
+        data={
+            "cert_number": "APJ-1",
+            "issuer": "江苏省应急管理厅",
+            "scope": "安全评价",
+            "valid_from": "2024-01-01",
+            "valid_to": "2028-12-31",
+            "file": (io.BytesIO(b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200), "licence.pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert "not a PDF, JPEG or PNG" in field_error(html, "file")
     assert 'value="APJ-1"' in html
     assert db.session.scalar(sa.select(sa.func.count(Qualification.id))) == 0
@@ -182,11 +215,18 @@ def test_renamed_executable_is_refused_as_a_scan(client, db, make_user, login_as
 def test_oversize_scan_is_refused(app, client, db, make_user, login_as):
     login_as(make_user(Role.AGENCY))
     client.post("/providers/me/declaration", data=declaration_form())
-    big = helpers.PDF + b"0" * app.config["UPLOAD_MAX_BYTES"]
-    html = client.post("/providers/me/qualifications/new?lang=en", data={
-        "cert_number": "APJ-2", "issuer": "江苏省应急管理厅", "valid_from": "2024-01-01", "valid_to": "2028-12-31",
-        "file": (io.BytesIO(big), "scan.pdf"),
-    }, content_type="multipart/form-data").get_data(as_text=True)
+    big = factories.PDF + b"0" * app.config["UPLOAD_MAX_BYTES"]
+    html = client.post(
+        "/providers/me/qualifications/new?lang=en",
+        data={
+            "cert_number": "APJ-2",
+            "issuer": "江苏省应急管理厅",
+            "valid_from": "2024-01-01",
+            "valid_to": "2028-12-31",
+            "file": (io.BytesIO(big), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     collect_test_client_spool()
     assert "larger than 10 MB" in field_error(html, "file")
     assert db.session.scalar(sa.select(sa.func.count(Qualification.id))) == 0
@@ -195,27 +235,39 @@ def test_oversize_scan_is_refused(app, client, db, make_user, login_as):
 def test_qualification_cannot_end_before_it_starts(client, db, make_user, login_as):
     login_as(make_user(Role.AGENCY))
     client.post("/providers/me/declaration", data=declaration_form())
-    html = client.post("/providers/me/qualifications/new?lang=en", data={
-        "cert_number": "APJ-3", "issuer": "江苏省应急管理厅", "valid_from": "2028-01-01", "valid_to": "2024-12-31",
-        "file": (io.BytesIO(helpers.PDF), "scan.pdf"),
-    }, content_type="multipart/form-data").get_data(as_text=True)
+    html = client.post(
+        "/providers/me/qualifications/new?lang=en",
+        data={
+            "cert_number": "APJ-3",
+            "issuer": "江苏省应急管理厅",
+            "valid_from": "2028-01-01",
+            "valid_to": "2024-12-31",
+            "file": (io.BytesIO(factories.PDF), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert "cannot be before the start date" in field_error(html, "valid_to")
     assert db.session.scalar(sa.select(sa.func.count(Qualification.id))) == 0
 
 
-@pytest.mark.parametrize("low, high, field, message", [
-    ("-100", "", "price_min", "cannot be negative"),
-    ("5000", "3000", "price_max", "cannot be lower"),
-    ("abc", "", "price_min", "Not a valid decimal value"),
-    ("1e20", "", "price_min", "below 10,000,000,000"),
-    ("100", "99999999999999999999", "price_max", "below 10,000,000,000"),
-    ("NaN", "", "price_min", ""),
-])
+@pytest.mark.parametrize(
+    "low, high, field, message",
+    [
+        ("-100", "", "price_min", "cannot be negative"),
+        ("5000", "3000", "price_max", "cannot be lower"),
+        ("abc", "", "price_min", "Not a valid decimal value"),
+        ("1e20", "", "price_min", "below 10,000,000,000"),
+        ("100", "99999999999999999999", "price_max", "below 10,000,000,000"),
+        ("NaN", "", "price_min", ""),
+    ],
+)
 def test_fee_prices_are_checked(client, db, make_user, login_as, low, high, field, message):
     login_as(make_user(Role.AGENCY))
     client.post("/providers/me/declaration", data=declaration_form())
-    html = client.post("/providers/me/fees/new?lang=en", data={
-        "item": "安全评价", "unit": "项", "price_min": low, "price_max": high, "basis": "市场价"}).get_data(as_text=True)
+    html = client.post(
+        "/providers/me/fees/new?lang=en",
+        data={"item": "安全评价", "unit": "项", "price_min": low, "price_max": high, "basis": "市场价"},
+    ).get_data(as_text=True)
     assert message in field_error(html, field)
     assert 'value="安全评价"' in html
 
@@ -224,9 +276,10 @@ def test_staff_id_numbers_are_masked_publicly(client, db, make_user, login_as):
     from marketplace.providers import services
 
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=16)
-    services.save_staff(owner, provider, None, name="周婷", title="一级安全评价师", cert_number="S1",
-                        id_number="11010519491231002X")
+    provider, _ = factories.publish(owner, n=16)
+    services.save_staff(
+        owner, provider, None, name="周婷", title="一级安全评价师", cert_number="S1", id_number="11010519491231002X"
+    )
     html = client.get(f"/providers/{provider.id}").get_data(as_text=True)
     assert "1101**********002X" in html and "11010519491231002X" not in html
     html = client.post("/providers/me/staff/new?lang=en", data={"name": "x", "id_number": "123"}).get_data(as_text=True)
@@ -235,17 +288,18 @@ def test_staff_id_numbers_are_masked_publicly(client, db, make_user, login_as):
 def test_invalid_staff_id_number_is_refused(client, db, make_user, login_as):
     login_as(make_user(Role.AGENCY))
     client.post("/providers/me/declaration", data=declaration_form())
-    html = client.post("/providers/me/staff/new?lang=en", data={"name": "周婷", "id_number": "320602198001011234"}
-                       ).get_data(as_text=True)
+    html = client.post(
+        "/providers/me/staff/new?lang=en", data={"name": "周婷", "id_number": "320602198001011234"}
+    ).get_data(as_text=True)
     assert "not a valid 18-digit resident ID" in field_error(html, "id_number")
 
 
 def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, login_as, search_index):
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=17)
-    helpers.add_qualification(owner, provider, valid_from=date(2018, 1, 1), valid_to=date(2023, 1, 1))
+    provider, _ = factories.publish(owner, n=17)
+    factories.add_qualification(owner, provider, valid_from=date(2018, 1, 1), valid_to=date(2023, 1, 1))
     soon = date.today() + timedelta(days=10)
-    helpers.add_qualification(owner, provider, valid_from=date(2022, 1, 1), valid_to=soon)
+    factories.add_qualification(owner, provider, valid_from=date(2022, 1, 1), valid_to=soon)
     db.session.commit()  # the directory reads the search index, written after the commit
     assert "Has an expired qualification" in client.get("/providers?lang=en").get_data(as_text=True)
     assert "Expired" in client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
@@ -256,17 +310,19 @@ def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, 
 
 def test_withdrawal_and_suspension(app, client, db, make_user, login_as, search_index):
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=18, name="南通远安检测技术有限公司")
+    provider, _ = factories.publish(owner, n=18, name="南通远安检测技术有限公司")
     login_as(owner)
     assert client.post("/providers/me/withdraw").status_code == 302
     assert "南通远安检测技术有限公司" not in client.get("/providers").get_data(as_text=True)
     assert "withdrew" in client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
     db.session.expire_all()
-    helpers.sign(owner, provider)  # returns by signing again
+    factories.sign(owner, provider)  # returns by signing again
     assert provider.status is ProviderStatus.PUBLISHED
 
     regulator = app.test_client()
-    regulator.post("/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": "Safe-Passw0rd-2026"})
+    regulator.post(
+        "/auth/login", data={"email": make_user(Role.CITY_REGULATOR).email, "password": "Safe-Passw0rd-2026"}
+    )
     html = regulator.post(f"/providers/{provider.id}/suspend?lang=en", data={"reason": "  "}).get_data(as_text=True)
     assert field_error(html, "reason")
     regulator.post(f"/providers/{provider.id}/suspend", data={"reason": "报告数据失实，暂停整改"})
@@ -280,27 +336,34 @@ def test_withdrawal_and_suspension(app, client, db, make_user, login_as, search_
 
 def test_county_regulator_suspends_only_agencies_of_its_county(app, client, db, make_user, login_as):
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=19, county_code="320612")  # 通州区
+    provider, _ = factories.publish(owner, n=19, county_code="320612")  # 通州区
     login_as(make_user(Role.COUNTY_REGULATOR, county_code="320613"))  # 崇川区
     assert client.get(f"/providers/{provider.id}/suspend").status_code == 403
     assert client.post(f"/providers/{provider.id}/suspend", data={"reason": "x"}).status_code == 403
 
 
 def test_directory_filters_and_counts(client, db, make_user, search_index):
-    helpers.publish(make_user(Role.AGENCY), n=20, name="南通甲安全评价有限公司", categories=("se_chemicals",),
-                    regions=("320613",))
-    helpers.publish(make_user(Role.AGENCY), n=21, name="海门乙检测技术有限公司", categories=("it_chemicals",),
-                    regions=("320614",), county_code="320614")
+    factories.publish(
+        make_user(Role.AGENCY), n=20, name="南通甲安全评价有限公司", categories=("se_chemicals",), regions=("320613",)
+    )
+    factories.publish(
+        make_user(Role.AGENCY),
+        n=21,
+        name="海门乙检测技术有限公司",
+        categories=("it_chemicals",),
+        regions=("320614",),
+        county_code="320614",
+    )
     db.session.commit()
-    html = client.get(f"/providers?category={helpers.category('se_chemicals').id}&lang=en").get_data(as_text=True)
+    html = client.get(f"/providers?category={factories.category('se_chemicals').id}&lang=en").get_data(as_text=True)
     assert "南通甲" in html and "海门乙" not in html and "1 agencies found" in html
-    group = helpers.category("se_chemicals").parent_id
+    group = factories.category("se_chemicals").parent_id
     assert "南通甲" in client.get(f"/providers?category={group}").get_data(as_text=True)
-    html = client.get(f"/providers?county={helpers.county('320614').id}").get_data(as_text=True)
+    html = client.get(f"/providers?county={factories.county('320614').id}").get_data(as_text=True)
     assert "海门乙" in html and "南通甲" not in html
     html = client.get("/providers?q=海门").get_data(as_text=True)
     assert "<mark" in html and "海门乙" in re.sub(r"<[^>]+>", "", html)  # the match is highlighted
-    assert "南通甲" in client.get(f"/providers?q={helpers.uscc_for(20)}").get_data(as_text=True)
+    assert "南通甲" in client.get(f"/providers?q={factories.uscc_for(20)}").get_data(as_text=True)
     assert client.get("/providers?category=abc&county=-1&sort=evil&page=x&pledge=zzz").status_code == 200
     assert "1 agencies found" in client.get("/providers?pledge=current&q=南通甲&lang=en").get_data(as_text=True)
 
@@ -310,12 +373,17 @@ def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app,
     from marketplace.pledges import services as pledges
 
     owner = make_user(Role.AGENCY)
-    provider, _ = helpers.publish(owner, n=22, name="南通德安安全科技有限公司")
+    provider, _ = factories.publish(owner, n=22, name="南通德安安全科技有限公司")
     admin = make_user(Role.ADMIN)
     current = pledges.current_text()
-    draft = pledges.save_draft_text(admin, None, title_zh=current.title_zh, title_en=current.title_en,
-                                    clauses_zh=[c["zh"] for c in current.clauses] + ["本机构承诺按时报送服务项目信息。"],
-                                    clauses_en=[c["en"] for c in current.clauses] + ["We report our projects on time."])
+    draft = pledges.save_draft_text(
+        admin,
+        None,
+        title_zh=current.title_zh,
+        title_en=current.title_en,
+        clauses_zh=[c["zh"] for c in current.clauses] + ["本机构承诺按时报送服务项目信息。"],
+        clauses_en=[c["en"] for c in current.clauses] + ["We report our projects on time."],
+    )
     pledges.issue_text(admin, draft)
     assert pledges.pledge_state(provider)[0] == "resign"
     assert provider.status is ProviderStatus.PUBLISHED  # still listed
@@ -324,19 +392,25 @@ def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app,
     assert state == "outdated" and since == pledges.resign_deadline(draft)
     login_as(owner)
     assert "Sign the new version" in client.get("/providers/me?lang=en").get_data(as_text=True)
-    helpers.sign(owner, provider)
+    factories.sign(owner, provider)
     assert pledges.pledge_state(provider)[0] == "current"
 
 
 def test_outdated_pledge_is_shown_publicly(app, client, db, make_user, monkeypatch, search_index):
     from marketplace.pledges import services as pledges
 
-    provider, _ = helpers.publish(make_user(Role.AGENCY), n=23)
+    provider, _ = factories.publish(make_user(Role.AGENCY), n=23)
     db.session.commit()
     admin = make_user(Role.ADMIN)
     current = pledges.current_text()
-    draft = pledges.save_draft_text(admin, None, title_zh=current.title_zh, title_en=current.title_en,
-                                    clauses_zh=["新条款"], clauses_en=["New clause"])
+    draft = pledges.save_draft_text(
+        admin,
+        None,
+        title_zh=current.title_zh,
+        title_en=current.title_en,
+        clauses_zh=["新条款"],
+        clauses_en=["New clause"],
+    )
     pledges.issue_text(admin, draft)
     monkeypatch.setitem(app.config, "PLEDGE_GRACE_DAYS", -1)  # the grace period is over
     html = client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
@@ -345,7 +419,7 @@ def test_outdated_pledge_is_shown_publicly(app, client, db, make_user, monkeypat
 
 
 def test_a_race_on_the_credit_code_is_a_message_not_a_500(client, db, make_user, login_as, monkeypatch):
-    taken, _ = helpers.publish(make_user(Role.AGENCY), n=41)
+    taken, _ = factories.publish(make_user(Role.AGENCY), n=41)
     login_as(make_user(Role.AGENCY))
     real_save = __import__("marketplace.providers.services", fromlist=["x"]).save_declaration
 
@@ -355,7 +429,7 @@ def test_a_race_on_the_credit_code_is_a_message_not_a_500(client, db, make_user,
         provider.uscc = taken.uscc
 
     monkeypatch.setattr("marketplace.providers.services.save_declaration", racing_save)
-    response = client.post("/providers/me/declaration?lang=en", data=declaration_form(uscc=helpers.uscc_for(42)))
+    response = client.post("/providers/me/declaration?lang=en", data=declaration_form(uscc=factories.uscc_for(42)))
     assert response.status_code == 200
     assert "already been declared" in field_error(response.get_data(as_text=True), "uscc")
 
@@ -366,7 +440,7 @@ def test_signing_and_publishing_are_in_the_audit_log(db, make_user):
     from marketplace.providers import notices
 
     user = make_user(Role.AGENCY)
-    helpers.publish(user, n=43)
+    factories.publish(user, n=43)
     batch = notices.publish_batch(SYSTEM)
     actions = {(e.action, e.object_type) for e in db.session.scalars(sa.select(AuditLog))}
     assert ("sign", "PledgeSignature") in actions and ("publish", "NoticeBatch") in actions

@@ -4,20 +4,28 @@ within REFERENCE_CACHE_SECONDS."""
 import sqlalchemy as sa
 
 from marketplace.auth.roles import Role
-from marketplace.common import reference
-from marketplace.common.models import County, ServiceCategory
-from tests import helpers
+from marketplace.reference import cache
+from marketplace.reference.models import County, ServiceCategory
+from tests import factories
 
 
 def test_renaming_a_category_shows_in_the_directory_at_once(client, db, make_user, login_as, search_index):
-    helpers.publish(make_user(Role.AGENCY), n=501, name="南通缓存测试安全评价有限公司", categories=("se_chemicals",))
+    factories.publish(make_user(Role.AGENCY), n=501, name="南通缓存测试安全评价有限公司", categories=("se_chemicals",))
     db.session.commit()
-    category = helpers.category("se_chemicals")
+    category = factories.category("se_chemicals")
     login_as(make_user(Role.ADMIN))
-    response = client.post(f"/admin/categories/{category.id}", data={
-        "code": category.code, "parent_id": str(category.parent_id), "name_zh": "危险化学品安全评价（新名称）",
-        "name_en": category.name_en, "sort_order": str(category.sort_order), "active": "y",
-        "engagement_kind": category.engagement_kind})
+    response = client.post(
+        f"/admin/categories/{category.id}",
+        data={
+            "code": category.code,
+            "parent_id": str(category.parent_id),
+            "name_zh": "危险化学品安全评价（新名称）",
+            "name_en": category.name_en,
+            "sort_order": str(category.sort_order),
+            "active": "y",
+            "engagement_kind": category.engagement_kind,
+        },
+    )
     assert response.status_code == 302
     html = client.get("/providers?lang=zh").get_data(as_text=True)
     assert html.count("危险化学品安全评价（新名称）") >= 2  # the filter's option and the agency's badge
@@ -35,14 +43,18 @@ def test_an_edit_by_another_worker_shows_after_the_cache_expires(app, db, monkey
 
 
 def test_the_snapshot_keeps_display_order_and_activity(app, db):
-    snapshot = reference.snapshot()
-    groups = db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.parent_id.is_(None))
-                                .order_by(ServiceCategory.sort_order, ServiceCategory.id)).all()
+    snapshot = cache.snapshot()
+    groups = db.session.scalars(
+        sa.select(ServiceCategory)
+        .where(ServiceCategory.parent_id.is_(None))
+        .order_by(ServiceCategory.sort_order, ServiceCategory.id)
+    ).all()
     assert [g.code for g in snapshot.groups] == [g.code for g in groups]
-    assert [[c.code for c in g.children] for g in snapshot.groups] == \
-        [[c.code for c in sorted(g.children, key=lambda c: (c.sort_order, c.id))] for g in groups]
+    assert [[c.code for c in g.children] for g in snapshot.groups] == [
+        [c.code for c in sorted(g.children, key=lambda c: (c.sort_order, c.id))] for g in groups
+    ]
     some = db.session.scalar(sa.select(County).where(County.code == "320682"))
     some.active = False
     db.session.commit()
-    assert "320682" not in [c.code for c in reference.snapshot().active_counties()]
-    assert "320682" in [c.code for c in reference.snapshot().counties]
+    assert "320682" not in [c.code for c in cache.snapshot().active_counties()]
+    assert "320682" in [c.code for c in cache.snapshot().counties]

@@ -10,7 +10,7 @@ from marketplace.auth.roles import Role
 from marketplace.providers import services
 from marketplace.providers.models import provider_categories
 from marketplace.search import SearchQuery
-from tests import helpers
+from tests import factories
 
 
 def ids(result):
@@ -27,14 +27,25 @@ def agencies(search_index, make_user, db):
     specs = [
         (1, "南通安泰安全评价有限公司", ("se_chemicals",), ("320613",), "专业从事危险化学品企业安全评价。"),
         (2, "如皋华信检测技术有限公司", ("it_chemicals",), ("320682",), "危化品储存场所检测检验，安全评价配合服务。"),
-        (3, "海门众安应急管理咨询有限公司", ("emergency_plans", "training"), ("320614", "320613"),
-         "应急预案编制、演练评估与安全培训。"),
+        (
+            3,
+            "海门众安应急管理咨询有限公司",
+            ("emergency_plans", "training"),
+            ("320614", "320613"),
+            "应急预案编制、演练评估与安全培训。",
+        ),
         (4, "启东明德职业卫生技术服务有限公司", ("occupational_health",), ("320681",), "职业病危害因素检测。"),
     ]
     made = {}
     for n, name, categories, regions, description in specs:
-        provider, _ = helpers.publish(make_user(Role.AGENCY), n=300 + n, name=name, categories=categories,
-                                      regions=regions, description=description)
+        provider, _ = factories.publish(
+            make_user(Role.AGENCY),
+            n=300 + n,
+            name=name,
+            categories=categories,
+            regions=regions,
+            description=description,
+        )
         made[n] = provider
     db.session.commit()  # the index is written after the commit
     return made
@@ -57,16 +68,19 @@ def test_pinyin_and_initials_find_the_agency(agencies, text):
 
 
 def test_filters_and_facets_agree_with_the_database(agencies, db):
-    consulting_group = helpers.category("emergency_plans").parent_id
+    consulting_group = factories.category("emergency_plans").parent_id
     result = find(category_id=consulting_group)
     assert set(ids(result)) == {agencies[3].id, agencies[4].id}
-    chongchuan = helpers.county("320613").id
+    chongchuan = factories.county("320613").id
     result = find(county_id=chongchuan)
     assert set(ids(result)) == {agencies[1].id, agencies[3].id}
     everything = find()
     assert everything.total == 4
-    per_category = dict(db.session.execute(
-        sa.select(provider_categories.c.category_id, sa.func.count()).group_by(provider_categories.c.category_id)).all())
+    per_category = dict(
+        db.session.execute(
+            sa.select(provider_categories.c.category_id, sa.func.count()).group_by(provider_categories.c.category_id)
+        ).all()
+    )
     for category_id, count in per_category.items():
         assert everything.facets["category"][category_id] == count
     assert everything.facets["county"][chongchuan] == 2
@@ -137,8 +151,11 @@ def test_a_dictionary_word_the_index_has_not_seen_is_found_by_its_parts(agencies
 
     module = importlib.import_module("marketplace.search.backend")
     covering = module._covering_words
-    monkeypatch.setattr(module, "_covering_words",
-                        lambda text, tokens, reader: covering(text, tokens, _Without(reader, "职业卫生技术服务")))
+    monkeypatch.setattr(
+        module,
+        "_covering_words",
+        lambda text, tokens, reader: covering(text, tokens, _Without(reader, "职业卫生技术服务")),
+    )
     assert ids(find("职业卫生技术服务")) == [agencies[4].id]
     assert ids(find("职业卫生飞船")) == []  # a word no agency uses still finds nothing
 
@@ -151,13 +168,14 @@ class _Without:
         return key[1] != self.word and key in self.reader
 
 
-def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_heal(agencies, db, make_user,
-                                                                                     monkeypatch):
+def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_heal(
+    agencies, db, make_user, monkeypatch
+):
     def broken(*args, **kwargs):
         raise OSError("index unavailable")
 
     monkeypatch.setattr(search.backend(), "index", broken)
-    provider, _ = helpers.publish(make_user(Role.AGENCY), n=399, name="南通博安安全科技有限公司")
+    provider, _ = factories.publish(make_user(Role.AGENCY), n=399, name="南通博安安全科技有限公司")
     db.session.commit()  # the commit stands although the index could not be written
     monkeypatch.undo()
     assert ids(find("博安")) == []
@@ -166,8 +184,21 @@ def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_
     assert ids(find("博安")) == [provider.id]
 
 
-@pytest.mark.parametrize("text", ["name:(", "*", "安全" * 500, "\x00\x07控制", "AND OR NOT", "安全 AND (",
-                                  "ñandú 南通 مرحبا", "'; DROP TABLE providers; --", "???", "   "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name:(",
+        "*",
+        "安全" * 500,
+        "\x00\x07控制",
+        "AND OR NOT",
+        "安全 AND (",
+        "ñandú 南通 مرحبا",
+        "'; DROP TABLE providers; --",
+        "???",
+        "   ",
+    ],
+)
 def test_hostile_queries_give_results_or_none_never_an_error(agencies, text):
     result = find(text)
     assert result.total >= 0
@@ -199,7 +230,7 @@ def test_reindex_command(runner, agencies):
 def test_the_directory_page_searches_with_facets_highlights_and_suggestions(client, agencies):
     html = client.get("/providers?q=安全评价&lang=en").get_data(as_text=True)
     assert "<mark" in html and "2 agencies found" in html
-    chongchuan = helpers.county("320613").id
+    chongchuan = factories.county("320613").id
     html = client.get(f"/providers?q=&county={chongchuan}&lang=en").get_data(as_text=True)
     assert "2 agencies found" in html
     assert f'<option value="{chongchuan}" selected>Chongchuan District (2)</option>' in html  # facet count
@@ -210,8 +241,12 @@ def test_the_directory_page_searches_with_facets_highlights_and_suggestions(clie
 
 
 def test_highlights_never_carry_markup_from_declarations(client, search_index, make_user, db):
-    helpers.publish(make_user(Role.AGENCY), n=390, name="南通<b>坏</b>安全科技有限公司",
-                    description="<script>alert(1)</script> 安全评价")
+    factories.publish(
+        make_user(Role.AGENCY),
+        n=390,
+        name="南通<b>坏</b>安全科技有限公司",
+        description="<script>alert(1)</script> 安全评价",
+    )
     db.session.commit()
     html = client.get("/providers?q=安全评价").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "<b>坏</b>" not in html
@@ -243,10 +278,26 @@ def _write_in_another_process(path, start, count, ready):
     engine = WhooshBackend(path)
     ready.wait(10)
     for n in range(start, start + count):
-        engine.index([{"id": str(n), "uscc": "", "name": f"并发测试机构{n}", "name_py": "", "name_ini": "",
-                       "content": "安全咨询", "description": "", "category_ids": "", "county_ids": "",
-                       "status": "published", "pledge_version": 1, "published_ts": n, "updated_ts": n,
-                       "rating": 0}])
+        engine.index(
+            [
+                {
+                    "id": str(n),
+                    "uscc": "",
+                    "name": f"并发测试机构{n}",
+                    "name_py": "",
+                    "name_ini": "",
+                    "content": "安全咨询",
+                    "description": "",
+                    "category_ids": "",
+                    "county_ids": "",
+                    "status": "published",
+                    "pledge_version": 1,
+                    "published_ts": n,
+                    "updated_ts": n,
+                    "rating": 0,
+                }
+            ]
+        )
 
 
 def test_two_processes_writing_at_once_both_land(tmp_path):
@@ -260,8 +311,9 @@ def test_two_processes_writing_at_once_both_land(tmp_path):
     WhooshBackend(path).create()
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
-    workers = [context.Process(target=_write_in_another_process, args=(path, start, 15, ready))
-               for start in (1000, 2000)]
+    workers = [
+        context.Process(target=_write_in_another_process, args=(path, start, 15, ready)) for start in (1000, 2000)
+    ]
     for worker in workers:
         worker.start()
     ready.set()

@@ -2,23 +2,38 @@
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
+from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
-from marketplace.common.cli import DEMO_ACCOUNTS, DEMO_DOMAIN, DEMO_PASSWORD
-from marketplace.common.models import County
+from marketplace.cli import DEMO_ACCOUNTS
 from marketplace.extensions import limiter
 from marketplace.providers.models import NoticeBatch, Provider, ProviderStatus, Qualification
+from marketplace.reference.models import County
+from tests.conftest import building
 
-START_PAGES = {Role.ADMIN: "/admin/users", Role.CITY_REGULATOR: "/engagements/dashboard",
-               Role.COUNTY_REGULATOR: "/engagements/dashboard", Role.ENTERPRISE: "/engagements/dashboard",
-               Role.AGENCY: "/providers/me"}
+START_PAGES = {
+    Role.ADMIN: "/admin/users",
+    Role.CITY_REGULATOR: "/engagements/dashboard",
+    Role.COUNTY_REGULATOR: "/engagements/dashboard",
+    Role.ENTERPRISE: "/engagements/dashboard",
+    Role.AGENCY: "/providers/me",
+}
 
 
-def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):
-    first = runner.invoke(args=["seed-demo"])
+@pytest.fixture(scope="module")
+def seeded(app, module_db):
+    """The demo data, made once for the module (it takes seconds); each test rolls back its own changes."""
+    with building(app):
+        first = app.test_cli_runner().invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
+    return first
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role_and_county(seeded, runner, db):
+    first = seeded
     count = db.session.scalar(sa.select(sa.func.count(User.id)))
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
@@ -37,9 +52,11 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):
 
     roles = set(db.session.scalars(sa.select(User.role)).all())
     assert roles == set(Role)
-    regulated = set(db.session.scalars(
-        sa.select(County.code).join(User, User.county_id == County.id).where(User.role == Role.COUNTY_REGULATOR)
-    ).all())
+    regulated = set(
+        db.session.scalars(
+            sa.select(County.code).join(User, User.county_id == County.id).where(User.role == Role.COUNTY_REGULATOR)
+        ).all()
+    )
     assert regulated == set(db.session.scalars(sa.select(County.code)).all())
     for local, *_ in DEMO_ACCOUNTS:
         assert f"{local}@{DEMO_DOMAIN}" in first.output
@@ -47,13 +64,14 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_county(runner, db):
 
 def test_seed_demo_if_empty_leaves_a_used_database_alone(runner, db, make_user):
     make_user(email="real@example.cn")
+    before = db.session.scalar(sa.select(sa.func.count(User.id)))
     result = runner.invoke(args=["seed-demo", "--if-empty"])
     assert result.exit_code == 0
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    assert "already has accounts" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
 
 
-def test_every_demo_login_reaches_its_start_page(app, runner, db):
-    runner.invoke(args=["seed-demo"])
+def test_every_demo_login_reaches_its_start_page(app, seeded, db):
     for local, role, name, *_ in DEMO_ACCOUNTS:
         limiter.reset()  # sixteen logins from one address would trip the login limit
         client = app.test_client()

@@ -5,25 +5,25 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from marketplace.admin.forms import CategoryForm, CountyForm
-from marketplace.auth import permissions, services as auth_services
+from marketplace.auth import permissions
+from marketplace.auth import services as auth_services
 from marketplace.auth.forms import UserCreateForm
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
 from marketplace.common import audit
-from marketplace.common import services as reference
-from marketplace.common.errors import DomainError
-from marketplace.common.forms import ConfirmForm, form_view, show_error
-from marketplace.common.models import County, ServiceCategory
+from marketplace.common.forms import ConfirmForm, form_view
 from marketplace.common.pagination import paginate
+from marketplace.common.transaction import committing
 from marketplace.extensions import db
+from marketplace.reference import services as reference
+from marketplace.reference.forms import CategoryForm, CountyForm
+from marketplace.reference.models import County, ServiceCategory
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 manage_users = permissions.permission_required(permissions.can_manage_users)
 manage_reference = permissions.permission_required(permissions.can_manage_reference_data)
 read_audit = permissions.permission_required(permissions.can_read_audit_log)
-
 
 
 def _county_choices(blank_label):
@@ -35,6 +35,7 @@ def _county_choices(blank_label):
 
 # --- accounts ---------------------------------------------------------------------------------
 
+
 @bp.get("/users")
 @manage_users
 def users():
@@ -43,8 +44,9 @@ def users():
     state = request.args.get("state", "")
     query = auth_services.search_users(role=role, q=q, state=state)
     page = paginate(query)
-    return render_template("admin/users.html", page=page, roles=list(Role), role=role, q=q,
-                           state=state, confirm_form=ConfirmForm())
+    return render_template(
+        "admin/users.html", page=page, roles=list(Role), role=role, q=q, state=state, confirm_form=ConfirmForm()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -54,17 +56,17 @@ def user_new():
     form = UserCreateForm(role=request.args.get("role", Role.COUNTY_REGULATOR.value))
     form.county_id.choices = _county_choices(_("— none —"))
     if form.validate_on_submit():
-        try:
+        with committing(form) as created:
             user = auth_services.create_user(
-                permissions.acting_user(), email=form.email.data, password=form.password.data,
-                display_name=form.display_name.data, role=form.role.data,
-                county_id=form.county_id.data, phone=form.phone.data,
+                permissions.acting_user(),
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                county_id=form.county_id.data,
+                phone=form.phone.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
+        if created:
             flash(_("Account %(email)s created.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form)
@@ -78,13 +80,9 @@ def user_set_active(user_id):
     if not form.validate_on_submit():
         abort(400)
     activate = request.form.get("active") == "1"
-    try:
+    with committing() as changed:
         auth_services.set_active(permissions.acting_user(), user, activate)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
+    if changed:
         if activate:
             flash(_("%(email)s can log in again.", email=user.email), "success")
         else:
@@ -98,24 +96,20 @@ def _same_site(url):
 
 # --- reference data ---------------------------------------------------------------------------
 
+
 @bp.get("/reference")
 @manage_reference
 def reference_data():
-    return render_template("admin/reference.html", counties=reference.list_counties(),
-                           groups=reference.category_tree())
+    return render_template("admin/reference.html", counties=reference.list_counties(), groups=reference.category_tree())
 
 
 def _edit_county(county):
     form = CountyForm(obj=county)
     if form.validate_on_submit():
         values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active")}
-        try:
-            county = reference.save_county(permissions.acting_user(), county, **values)
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
+        with committing(form) as saved:
+            county = reference.save_county(county, **values)
+        if saved:
             flash(_("County %(name)s saved.", name=county.name_zh), "success")
             return redirect(url_for("admin.reference_data"))
     return render_template("admin/reference_edit.html", form=form, kind="county", obj=county)
@@ -142,15 +136,13 @@ def _edit_category(category):
         SelectChoice(str(g.id), g.name) for g in groups
     ]
     if form.validate_on_submit():
-        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id",
-                                            "engagement_kind")}
-        try:
-            category = reference.save_category(permissions.acting_user(), category, **values)
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
+        values = {
+            k: form[k].data
+            for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id", "engagement_kind")
+        }
+        with committing(form) as saved:
+            category = reference.save_category(category, **values)
+        if saved:
             flash(_("Category %(name)s saved.", name=category.name_zh), "success")
             return redirect(url_for("admin.reference_data"))
     return render_template("admin/reference_edit.html", form=form, kind="category", obj=category)
@@ -188,8 +180,9 @@ AUDIT_ACTIONS = {
 @bp.get("/audit")
 @read_audit
 def audit_log():
-    filters = {key: request.args.get(arg, "").strip() for key, arg in
-               (("object_type", "type"), ("object_id", "id"), ("actor", "actor"), ("action", "action"))}
+    filters = {
+        key: request.args.get(arg, "").strip()
+        for key, arg in (("object_type", "type"), ("object_id", "id"), ("actor", "actor"), ("action", "action"))
+    }
     page = paginate(audit.search_log(**filters))
-    return render_template("admin/audit.html", page=page, types=audit.audited_types(), actions=AUDIT_ACTIONS,
-                           **filters)
+    return render_template("admin/audit.html", page=page, types=audit.audited_types(), actions=AUDIT_ACTIONS, **filters)

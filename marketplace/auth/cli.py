@@ -7,9 +7,10 @@ from flask.cli import with_appcontext
 from marketplace.auth import services
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
-from marketplace.common.errors import DomainError
-from marketplace.common.models import County
+from marketplace.common.actors import acting_as
+from marketplace.common.transaction import committing
 from marketplace.extensions import db
+from marketplace.reference.models import County
 
 
 @click.command("create-user")
@@ -28,11 +29,14 @@ def create_user_command(email, role, display_name, county, phone, password):
         if found is None:
             raise click.BadParameter(f"no county with code or name {county!r}", param_hint="--county")
         county_id = found.id
-    try:
-        user = services.create_user(SYSTEM, email=email, password=password, display_name=display_name,
-                                    role=role, county_id=county_id, phone=phone)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc.message)) from None
-    db.session.commit()
+    with acting_as(SYSTEM), committing():
+        user = services.create_user(
+            SYSTEM,
+            email=email,
+            password=password,
+            display_name=display_name,
+            role=role,
+            county_id=county_id,
+            phone=phone,
+        )
     click.echo(f"Created {user.role.value} account {user.email} (id {user.id}).")

@@ -1,8 +1,7 @@
 """Account forms. They check input; the rules (duplicates, policy, roles) live in services."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
-from wtforms import validators
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, validators
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
@@ -10,10 +9,15 @@ from marketplace.common.forms import BaseForm, EmailAddress, MaxLength, Optional
 
 
 class LoginForm(BaseForm):
-    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip],
-                        render_kw={"autocomplete": "username", "inputmode": "email"})
-    password = PasswordField(_l("Password"), [Required(), MaxLength(128)],
-                             render_kw={"autocomplete": "current-password"})
+    email = StringField(
+        _l("E-mail"),
+        [Required(), EmailAddress(), MaxLength(254)],
+        filters=[strip],
+        render_kw={"autocomplete": "username", "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Password"), [Required(), MaxLength(128)], render_kw={"autocomplete": "current-password"}
+    )
     remember = BooleanField(_l("Keep me logged in on this computer"))
 
 
@@ -23,13 +27,19 @@ def _self_registered_choices():
 
 class RegisterForm(BaseForm):
     role = RadioField(_l("I register as"), [Required()], choices=_self_registered_choices())
-    display_name = StringField(_l("Contact person"), [Required(), MaxLength(100)], filters=[strip],
-                               render_kw={"autocomplete": "name"})
-    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip],
-                        render_kw={"autocomplete": "email", "inputmode": "email"})
+    display_name = StringField(
+        _l("Contact person"), [Required(), MaxLength(100)], filters=[strip], render_kw={"autocomplete": "name"}
+    )
+    email = StringField(
+        _l("E-mail"),
+        [Required(), EmailAddress(), MaxLength(254)],
+        filters=[strip],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
     phone = StringField(_l("Phone"), [Optional(), Phone()], render_kw={"autocomplete": "tel"})
     password = PasswordField(
-        _l("Password"), [Required(), MaxLength(128)],
+        _l("Password"),
+        [Required(), MaxLength(128)],
         description=_l("At least 10 characters, with letters and digits."),
         render_kw={"autocomplete": "new-password"},
     )
@@ -41,10 +51,12 @@ class RegisterForm(BaseForm):
 
 
 class ChangePasswordForm(BaseForm):
-    current_password = PasswordField(_l("Current password"), [Required(), MaxLength(128)],
-                                     render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        _l("Current password"), [Required(), MaxLength(128)], render_kw={"autocomplete": "current-password"}
+    )
     new_password = PasswordField(
-        _l("New password"), [Required(), MaxLength(128)],
+        _l("New password"),
+        [Required(), MaxLength(128)],
         description=_l("At least 10 characters, with letters and digits."),
         render_kw={"autocomplete": "new-password"},
     )
@@ -58,15 +70,18 @@ class ChangePasswordForm(BaseForm):
 class UserCreateForm(BaseForm):
     """An admin creates an account of any role; county regulators need a county."""
 
-    role = SelectField(_l("Role"), [Required()],
-                       choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
-    county_id = SelectField(_l("County"), coerce=lambda v: int(v) if v not in (None, "", "None") else None,
-                            description=_l("Required for county regulators."))
+    role = SelectField(_l("Role"), [Required()], choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
+    county_id = SelectField(
+        _l("County"),
+        coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        description=_l("Required for county regulators."),
+    )
     display_name = StringField(_l("Name"), [Required(), MaxLength(100)], filters=[strip])
     email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip])
     phone = StringField(_l("Phone"), [Optional(), Phone()])
     password = PasswordField(
-        _l("Initial password"), [Required(), MaxLength(128)],
+        _l("Initial password"),
+        [Required(), MaxLength(128)],
         description=_l("At least 10 characters, with letters and digits. Give it to the user in person."),
         render_kw={"autocomplete": "new-password"},
     )

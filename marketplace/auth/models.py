@@ -8,9 +8,10 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.roles import Role
-from marketplace.common.models import Audited, County
+from marketplace.common.models import Audited, UTCDateTime, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
+from marketplace.reference.models import County
 
 
 class User(Audited, UserMixin, db.Model):
@@ -25,19 +26,15 @@ class User(Audited, UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
-    role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, native_enum=False, length=20, validate_strings=True,
-                values_callable=lambda roles: [r.value for r in roles],
-                create_constraint=True, name="role"),
-    )
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on deactivation and password change: every session and remember-me cookie
     # carrying the old value stops working.
     session_version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    deactivated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     county: Mapped[County | None] = relationship(lazy="joined")
 

@@ -10,6 +10,7 @@ from flask import abort
 from flask_login import current_user
 
 from marketplace.auth.roles import Role
+from marketplace.common.actors import current_actor
 from marketplace.extensions import login_manager
 
 
@@ -85,14 +86,16 @@ def can_edit_provider(user, provider):
 def can_view_provider_private(user, provider):
     """Drafts, revision history and scanned certificates: the agency itself, admins, city
     regulators, and the county regulator of the county where the agency is registered."""
-    return can_edit_provider(user, provider) or (
-        provider is not None and in_jurisdiction(user, provider.county_id))
+    return can_edit_provider(user, provider) or (provider is not None and in_jurisdiction(user, provider.county_id))
 
 
 def can_suspend_provider(user, provider):
     """City regulators anywhere; a county regulator for agencies registered in its county."""
-    return (is_city_regulator(user) or is_county_regulator(user)) and provider is not None and \
-        in_jurisdiction(user, provider.county_id)
+    return (
+        (is_city_regulator(user) or is_county_regulator(user))
+        and provider is not None
+        and in_jurisdiction(user, provider.county_id)
+    )
 
 
 def can_manage_pledge_texts(user):
@@ -125,8 +128,42 @@ def is_engagement_agency(user, engagement):
 
 def can_view_engagement(user, engagement):
     """Both parties, the county regulator of the site's county, and city regulators."""
-    return is_engagement_client(user, engagement) or is_engagement_agency(user, engagement) or (
-        is_regulator(user) and engagement is not None and in_jurisdiction(user, engagement.county_id))
+    return (
+        is_engagement_client(user, engagement)
+        or is_engagement_agency(user, engagement)
+        or (is_regulator(user) and engagement is not None and in_jurisdiction(user, engagement.county_id))
+    )
+
+
+def can_remove_engagement_file(user, engagement, attached):
+    """Only the side that attached a file takes it back (the step's states are the engagement's rule)."""
+    if attached is None or attached.deleted_at is not None:
+        return False
+    if attached.side == "enterprise":
+        return is_engagement_client(user, engagement)
+    return attached.side == "agency" and is_engagement_agency(user, engagement)
+
+
+def can_read_engagement_file(user, engagement, attached):
+    """Anyone who sees the engagement reads its current files; a removed file stays evidence, read by
+    the regulators of the engagement's county and the city."""
+    if not can_view_engagement(user, engagement):
+        return False
+    return attached.deleted_at is None or (is_regulator(user) and in_jurisdiction(user, engagement.county_id))
+
+
+def can_read_hidden_rating(user, engagement):
+    """A hidden rating's text: the enterprise that wrote it and the regulators who may moderate it."""
+    return is_engagement_client(user, engagement) or can_moderate_rating(user, engagement)
+
+
+def can_request_service(user, provider):
+    """The "request a service" offer: a published agency, to enterprises and to visitors (who log in first)."""
+    return (
+        provider is not None
+        and getattr(provider.status, "value", None) == "published"
+        and (is_enterprise(user) or not user.is_authenticated)
+    )
 
 
 def can_view_site_notices(user):
@@ -149,8 +186,8 @@ def in_jurisdiction(user, county_id):
 
 
 def acting_user():
-    """The signed-in user itself (not the proxy), to hand to services as their ``actor``."""
-    return current_user._get_current_object()
+    """The user to hand to services as their ``actor``: the one the audit log records too."""
+    return current_actor()
 
 
 def permission_required(check):

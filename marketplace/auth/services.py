@@ -1,6 +1,6 @@
 """Account rules: registration, creation by admins, login, password change, deactivation.
 
-Services flush but never commit; views and CLI commands commit.
+Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
 import time
@@ -15,10 +15,11 @@ from marketplace.auth.passwords import hash_password, password_problems, verify_
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common import audit
+from marketplace.common.actors import acting_as
 from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.models import County
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
+from marketplace.reference.models import County
 
 # Verified when the e-mail is unknown, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH = None
@@ -55,11 +56,13 @@ class RoleNotSelfRegistered(DomainError):
 class InvalidCredentials(DomainError):
     message = _l("The e-mail address or password is wrong.")
     field = "password"
+    keep_writes = True  # the audit entry of the failed attempt stands
 
 
 class AccountInactive(DomainError):
     message = _l("This account has been deactivated. Contact the bureau if you think this is a mistake.")
     field = "email"
+    keep_writes = True
 
 
 class WrongCurrentPassword(DomainError):
@@ -109,14 +112,15 @@ def register_account(*, email, password, display_name, role, phone=None):
         role=role,
     )
     db.session.add(user)
-    with audit.acting_as(user):  # the new account is its own creator in the audit log
+    with acting_as(user):  # the new account is its own creator in the audit log
         db.session.flush()
     return user
 
 
-def create_user(actor, *, email, password, display_name, role, county_id=None, phone=None):
-    """An admin (or the CLI, with ``actor=SYSTEM``) creates an account of any role."""
-    if actor is not SYSTEM and not permissions.can_manage_users(actor):
+def create_user(actor, *, email, password, display_name, role, county_id=None, phone=None, password_hash=None):
+    """An admin (or the CLI, with ``actor=SYSTEM``) creates an account of any role. ``password_hash``,
+    for the system only, is ``password`` already hashed (the demo accounts share one computation)."""
+    if actor is not SYSTEM and (password_hash is not None or not permissions.can_manage_users(actor)):
         raise PermissionDenied()
     role = Role(role)
     if not role.needs_county:
@@ -124,7 +128,7 @@ def create_user(actor, *, email, password, display_name, role, county_id=None, p
     _check_new_account(email, password, role, county_id, display_name)
     user = User(
         email=normalise_email(email),
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         display_name=display_name.strip(),
         phone=(phone or "").strip() or None,
         role=role,
@@ -142,8 +146,9 @@ def search_users(*, role="", q="", state=""):
         query = query.where(User.role == Role(role))
     q = (q or "").strip()[:100]
     if q:
-        query = query.where(sa.or_(User.email.contains(q.lower(), autoescape=True),
-                                   User.display_name.contains(q, autoescape=True)))
+        query = query.where(
+            sa.or_(User.email.contains(q.lower(), autoescape=True), User.display_name.contains(q, autoescape=True))
+        )
     if state in ("active", "inactive"):
         query = query.where(User.active.is_(state == "active"))
     return query

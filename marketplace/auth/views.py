@@ -10,10 +10,10 @@ from flask_login import current_user, login_user, logout_user
 from marketplace.auth import permissions, services
 from marketplace.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from marketplace.common import audit
-from marketplace.common.errors import DomainError
-from marketplace.common.forms import form_view, show_error
-from marketplace.common.time import as_utc, utcnow
-from marketplace.extensions import db, limiter
+from marketplace.common.forms import form_view
+from marketplace.common.time import utcnow
+from marketplace.common.transaction import committing
+from marketplace.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -49,8 +49,12 @@ def _too_many(template, form_class, field):
 
 
 def _limit(config_key, template, form_class, field, **kwargs):
-    return limiter.limit(lambda: current_app.config[config_key], methods=["POST"],
-                         on_breach=_too_many(template, form_class, field), **kwargs)
+    return limiter.limit(
+        lambda: current_app.config[config_key],
+        methods=["POST"],
+        on_breach=_too_many(template, form_class, field),
+        **kwargs,
+    )
 
 
 def _failed(response):
@@ -69,14 +73,10 @@ def login():
         return redirect(url_for(services.start_endpoint(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
+        with committing(form) as logged_in:  # a refused login keeps its audit entry (keep_writes)
             user = services.authenticate(form.email.data, form.password.data)
-        except DomainError as exc:
-            db.session.commit()  # keep the audit entry of the failed attempt
-            show_error(form, exc)
-        else:
             login_user(user, remember=form.remember.data)
-            db.session.commit()
+        if logged_in:
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             target = _safe_next(request.args.get("next")) or url_for(services.start_endpoint(user))
             return redirect(target)
@@ -91,18 +91,17 @@ def register():
         return redirect(url_for(services.start_endpoint(current_user)))
     form = RegisterForm(role=request.args.get("role", "agency"))
     if form.validate_on_submit():
-        try:
+        with committing(form) as registered:
             user = services.register_account(
-                email=form.email.data, password=form.password.data,
-                display_name=form.display_name.data, role=form.role.data, phone=form.phone.data,
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                phone=form.phone.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            login_user(user)
             audit.record("login", user, actor=user)
-            db.session.commit()
+        if registered:
+            login_user(user)
             flash(_("Your account is ready. You are logged in."), "success")
             return redirect(url_for(services.start_endpoint(user)))
     return render_template("auth/register.html", form=form)
@@ -111,17 +110,17 @@ def register():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        audit.record("logout", permissions.acting_user())
-        db.session.commit()
+        with committing():
+            audit.record("logout", permissions.acting_user())
         logout_user()
         flash(_("You have logged out."), "info")
-    return redirect(url_for("common.home"))
+    return redirect(url_for("site.home"))
 
 
 @bp.get("/account")
 @permissions.permission_required(permissions.can_use_account)
 def account():
-    return render_template("auth/account.html", user=current_user, last_login=as_utc(current_user.last_login_at))
+    return render_template("auth/account.html", user=current_user, last_login=current_user.last_login_at)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -130,16 +129,13 @@ def account():
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with committing(form) as changed:
             user = services.change_password(
                 permissions.acting_user(),
-                current_password=form.current_password.data, new_password=form.new_password.data,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
+        if changed:
             login_user(user)  # this session carries the new session version; all others end
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("auth.account"))

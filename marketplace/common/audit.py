@@ -4,16 +4,16 @@ Changes are captured in the flush itself, so nothing is committed without its au
 rows are inserted with Core on the flush's own connection, in the same transaction.
 """
 
-import contextlib
 import datetime as dt
 import decimal
 import enum
 
 import sqlalchemy as sa
-from flask import g, has_app_context, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from marketplace.common.actors import current_actor
 from marketplace.common.models import Audited, AuditLog
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
@@ -24,32 +24,6 @@ MASK = "******"
 class AuditLogIsAppendOnly(Exception):
     """Raised when code tries to change or delete an append-only record (``__append_only__``):
     audit entries, revisions, signatures, notice batches. The database refuses it too."""
-
-
-@contextlib.contextmanager
-def acting_as(user):
-    """Attribute the changes made inside the block to ``user`` (CLI commands, seeding)."""
-    previous = g.get("audit_actor", None)
-    g.audit_actor = user
-    try:
-        yield
-    finally:
-        g.audit_actor = previous
-
-
-def current_actor():
-    """The user a change is attributed to: an explicit ``acting_as`` user, else the logged-in one."""
-    if not has_app_context():
-        return None
-    actor = g.get("audit_actor", None)
-    if actor is not None:
-        return actor
-    if has_request_context():
-        from flask_login import current_user
-
-        if current_user and current_user.is_authenticated:
-            return current_user._get_current_object()
-    return None
 
 
 def _client_address():
@@ -151,10 +125,11 @@ def _after_flush(session, flush_context):
 
 def audited_types():
     """The record types that appear in the log (Audited models, and those with named events)."""
-    from marketplace.extensions import db as _db
-
-    return sorted(m.class_.__name__ for m in _db.Model.registry.mappers
-                  if issubclass(m.class_, Audited) or getattr(m.class_, "__audit_events__", False))
+    return sorted(
+        m.class_.__name__
+        for m in db.Model.registry.mappers
+        if issubclass(m.class_, Audited) or getattr(m.class_, "__audit_events__", False)
+    )
 
 
 def search_log(*, object_type="", object_id="", actor="", action=""):

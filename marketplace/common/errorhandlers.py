@@ -8,9 +8,7 @@ from marketplace.extensions import db
 
 
 def _wants_json():
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def _page(code, description=None):

@@ -21,3 +21,9 @@ class PermissionDenied(DomainError):
 
 class OutsideJurisdiction(PermissionDenied):
     """A county regulator reached for another county's record."""
+
+
+class NotFound(DomainError):
+    """The record asked for does not exist, or is not this actor's to reach (answered as 404)."""
+
+    message = "Not found."

@@ -5,7 +5,7 @@ import re
 from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import validators
+from wtforms import SelectMultipleField, validators, widgets
 
 # Control characters (NUL included, which PostgreSQL cannot store in text) have no place in
 # typed input; tabs and line breaks are allowed in multi-line fields only.
@@ -60,6 +60,43 @@ def Phone():
 
 def Optional():
     return validators.Optional()
+
+
+DATE_MESSAGE = _l("Enter a date as YYYY-MM-DD.")
+NUMBER_MESSAGE = _l("Enter an amount in yuan, such as 12000 or 12000.50.")
+# Amounts are stored as NUMERIC(12, 2); negative amounts get the services' clearer messages.
+PRICE_RANGE = validators.NumberRange(max=9999999999, message=_l("Enter an amount below 10,000,000,000 yuan."))
+
+
+def finite(form, field):
+    """NaN and infinities parse as decimals; they are not amounts (and break NumberRange)."""
+    if field.data is not None and not field.data.is_finite():
+        raise validators.StopValidation(str(NUMBER_MESSAGE))
+
+
+def optional_int(value):
+    """A select's value as a record number, or None for the empty choice (or anything else)."""
+    try:
+        return int(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice (categories, counties, team members)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form):
+        """Keep only offered values: a crafted id (unknown, out of use, absurdly large) is dropped."""
+        offered = set()
+        for choice in self.choices or []:
+            try:
+                offered.add(self.coerce(choice.value if hasattr(choice, "value") else choice[0]))
+            except (TypeError, ValueError):
+                continue
+        self.data = [value for value in (self.data or []) if value in offered]
 
 
 def strip(value):

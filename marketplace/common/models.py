@@ -1,13 +1,49 @@
-"""Reference data (counties, service categories) and the append-only audit log."""
+"""Model pieces every domain uses (audit marker, bilingual names, UTC time, enums), the
+append-only audit log and stored files."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.common.i18n import current_language
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A point in time, stored as UTC and always read back timezone-aware (SQLite keeps no zone,
+    PostgreSQL's ``timestamptz`` answers in the session's zone): code never sees a naive datetime."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use an aware one (common.time.utcnow())")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def enum_type(cls, name):
+    """A Python enum stored as its values in a checked VARCHAR (portable; no native ENUM to migrate)."""
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        length=20,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+        create_constraint=True,
+        name=name,
+    )
 
 
 class Audited:
@@ -24,61 +60,9 @@ class BilingualNameMixin:
     @property
     def name(self):
         """The name in the current UI language."""
-        from marketplace.i18n import current_language
-
         if self.name_en and current_language() == "en":
             return self.name_en
         return self.name_zh
-
-
-class County(Audited, BilingualNameMixin, db.Model):
-    """A county-level division (县、市、区) or city-administered zone; jurisdiction of a county bureau."""
-
-    __tablename__ = "counties"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
-    name_zh: Mapped[str] = mapped_column(sa.String(50), unique=True)
-    name_en: Mapped[str] = mapped_column(sa.String(100))
-    sort_order: Mapped[int] = mapped_column(default=0)
-    active: Mapped[bool] = mapped_column(default=True)
-
-    def __repr__(self):
-        return f"<County {self.code} {self.name_zh}>"
-
-
-ENGAGEMENT_KINDS = {
-    "assessment": _l("Assessment (evaluation or testing): on-site notice required"),
-    "advisory": _l("Advisory (consulting or hazard investigation)"),
-    "other": _l("Other service"),
-}
-
-
-class ServiceCategory(Audited, BilingualNameMixin, db.Model):
-    """A service category; top-level groups have no parent, their children are what agencies offer."""
-
-    __tablename__ = "service_categories"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_categories.id"))
-    name_zh: Mapped[str] = mapped_column(sa.String(100))
-    name_en: Mapped[str] = mapped_column(sa.String(200))
-    sort_order: Mapped[int] = mapped_column(default=0)
-    active: Mapped[bool] = mapped_column(default=True)
-    # What an engagement in this category is (see ENGAGEMENT_KINDS): assessments need an on-site
-    # notice to the county bureau, and advising and assessing one enterprise is a conflict.
-    engagement_kind: Mapped[str] = mapped_column(sa.String(20), default="other", server_default="other")
-
-    parent: Mapped["ServiceCategory | None"] = relationship(
-        remote_side=[id], back_populates="children"
-    )
-    children: Mapped[list["ServiceCategory"]] = relationship(
-        back_populates="parent", order_by="ServiceCategory.sort_order"
-    )
-
-    def __repr__(self):
-        return f"<ServiceCategory {self.code}>"
 
 
 class AuditLog(db.Model):
@@ -88,7 +72,7 @@ class AuditLog(db.Model):
     __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     actor_label: Mapped[str | None] = mapped_column(sa.String(254))
     action: Mapped[str] = mapped_column(sa.String(40))
@@ -115,4 +99,4 @@ class StoredFile(db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,10 +1,11 @@
 """PDF documents (notice batches, pledge certificates) as bytes; no Flask here."""
 
 import hashlib
+import importlib.util
 import io
-import logging
 import os
 import threading
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -15,25 +16,45 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import (CondPageBreak, KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table,
-                                TableStyle)
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    LongTable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-log = logging.getLogger(__name__)
-
-DEFAULT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FALLBACK_FONT = "STSong-Light"
 MONO_FONT = "Courier"
+EMBEDDED_FONT_MARKER = b"/FontFile2"  # a TrueType font program inside the PDF
+
+
+class PdfFontError(RuntimeError):
+    """The CJK font for PDFs is missing or unusable: no PDF is made rather than one whose Chinese a
+    reader without the font would show blank."""
+
+
+def packaged_font(weight="Regular"):
+    """Noto Sans SC (SIL Open Font License; TrueType outlines, which reportlab embeds), installed with
+    the Python dependencies by the ``rendercv-fonts`` package: every machine has it."""
+    spec = importlib.util.find_spec("rendercv_fonts")
+    if spec is None or not spec.submodule_search_locations:
+        raise PdfFontError("The rendercv-fonts package is not installed: run `make setup`.")
+    return Path(spec.submodule_search_locations[0]) / "Noto Sans" / f"NotoSansSC-{weight}.ttf"
+
 
 _fonts = {}  # resolved path -> registered font name
 _fonts_lock = threading.Lock()
 
 
 def register_cjk_font(path=None):
-    """Register a CJK font once per process and return its name (STSong-Light if `path` is unusable)."""
-    path = path or os.environ.get("PDF_CJK_FONT") or DEFAULT_CJK_FONT
+    """Register the CJK font once per process and return its name. ``path`` (a .ttf, or a .ttc whose
+    first face is used) replaces the packaged Noto Sans SC; a missing or unusable font is an error."""
+    path = str(path or packaged_font())
     with _fonts_lock:
         if path not in _fonts:
             _fonts[path] = _load_font(path)
@@ -41,19 +62,20 @@ def register_cjk_font(path=None):
 
 
 def _load_font(path):
-    if os.path.isfile(path):
-        name = "CJK-" + hashlib.sha1(path.encode()).hexdigest()[:10]
-        try:
-            # subfontIndex picks the first face of a .ttc and is ignored for a plain .ttf.
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
-            return name
-        except Exception as exc:  # TTFError for PostScript-outline fonts (Noto CJK), anything for junk
-            log.warning("PDF font %s unusable (%s); falling back to %s", path, exc, FALLBACK_FONT)
-    else:
-        log.info("PDF font %s not found; using %s", path, FALLBACK_FONT)
-    if FALLBACK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
+    if not os.path.isfile(path):
+        raise PdfFontError(f"PDF font {path} not found (PDF_CJK_FONT).")
+    name = "CJK-" + hashlib.sha1(path.encode()).hexdigest()[:10]
+    try:
+        # subfontIndex picks the first face of a .ttc and is ignored for a plain .ttf.
+        pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+    except Exception as exc:  # TTFError for PostScript-outline fonts (Noto Sans CJK .otf/.ttc), anything for junk
+        raise PdfFontError(f"PDF font {path} cannot be embedded ({exc}); use a TrueType CJK font.") from exc
+    return name
+
+
+def embeds_its_fonts(data):
+    """Whether a PDF carries its font programs (readers without the font still show the Chinese)."""
+    return EMBEDDED_FONT_MARKER in data and b"/STSong-Light" not in data
 
 
 def _numbered_canvas(font, footer_text):
@@ -151,29 +173,53 @@ def _table(columns, rows, styles, font, available):
                 out.append(text)  # plain strings draw far faster than Paragraphs
         data.append(out)
     table = LongTable(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONT", (0, 1), (-1, -1), font, cell.fontSize, cell.leading),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#34495e")),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 1), (-1, -1), font, cell.fontSize, cell.leading),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#34495e")),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+            ]
+        )
+    )
     return table
 
 
-def notice_batch_pdf(*, title, batch_no, published_at_text, intro_lines, columns, rows, sections=None,
-                     footer_text, author="", font_path=None):
+def notice_batch_pdf(
+    *,
+    title,
+    batch_no,
+    published_at_text,
+    intro_lines,
+    columns,
+    rows,
+    sections=None,
+    footer_text,
+    author="",
+    font_path=None,
+):
     """A landscape A4 notice-batch list: heading, intro, paged table, optional sections, numbered footer."""
     font = register_cjk_font(font_path)
     styles = _styles(font)
     buf = io.BytesIO()
     pagesize = landscape(A4)
-    doc = SimpleDocTemplate(buf, pagesize=pagesize, title=title, author=author, subject=batch_no,
-                            leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=15 * mm)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=pagesize,
+        title=title,
+        author=author,
+        subject=batch_no,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=15 * mm,
+    )
     story = [_p(title, styles["title"]), _p(f"{batch_no}　　{published_at_text}", styles["subtitle"])]
     story += [_p(line, styles["body"]) for line in intro_lines or ()]
     story.append(Spacer(1, 4 * mm))
@@ -206,48 +252,102 @@ def _certificate_border(canv, doc):
     canv.restoreState()
 
 
-def pledge_certificate_pdf(*, title, provider_name, uscc, signer_name, signer_title, signed_at_text,
-                           version_label, clauses, text_sha256, verification_code, verify_url, labels,
-                           author="", font_path=None):
+def pledge_certificate_pdf(
+    *,
+    title,
+    provider_name,
+    uscc,
+    signer_name,
+    signer_title,
+    signed_at_text,
+    version_label,
+    clauses,
+    text_sha256,
+    verification_code,
+    verify_url,
+    labels,
+    author="",
+    font_path=None,
+):
     """An A4 certificate of a signed pledge with its clauses, hash, verification code and QR code."""
     font = register_cjk_font(font_path)
     st = _styles(font)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author=author, subject=provider_name,
-                            leftMargin=22 * mm, rightMargin=22 * mm, topMargin=22 * mm, bottomMargin=22 * mm)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        title=title,
+        author=author,
+        subject=provider_name,
+        leftMargin=22 * mm,
+        rightMargin=22 * mm,
+        topMargin=22 * mm,
+        bottomMargin=22 * mm,
+    )
 
     def field_table(pairs, widths):
         data = [[_p(labels[key], st["label"]), _p(value, st["body"])] for key, value in pairs]
         table = Table(data, colWidths=widths, hAlign="LEFT")
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                   ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                   ("TOPPADDING", (0, 0), (-1, -1), 1),
-                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
         return table
 
     label_w = 32 * mm
-    story = [_p(title, st["title"]), Spacer(1, 6 * mm),
-             field_table([("provider", provider_name), ("uscc", uscc)], [label_w, doc.width - label_w]),
-             Spacer(1, 4 * mm)]
-    clause = ParagraphStyle("clause", st["body"], fontSize=10.5, leading=16, leftIndent=14, firstLineIndent=-14,
-                            spaceAfter=3)
+    story = [
+        _p(title, st["title"]),
+        Spacer(1, 6 * mm),
+        field_table([("provider", provider_name), ("uscc", uscc)], [label_w, doc.width - label_w]),
+        Spacer(1, 4 * mm),
+    ]
+    clause = ParagraphStyle(
+        "clause", st["body"], fontSize=10.5, leading=16, leftIndent=14, firstLineIndent=-14, spaceAfter=3
+    )
     story += [_p(f"{n}. {text}", clause) for n, text in enumerate(clauses, 1)]
     story.append(Spacer(1, 6 * mm))
-    story.append(field_table([("signer", signer_name), ("signer_title", signer_title),
-                              ("signed_at", signed_at_text), ("version", version_label)],
-                             [label_w, doc.width - label_w]))
+    story.append(
+        field_table(
+            [
+                ("signer", signer_name),
+                ("signer_title", signer_title),
+                ("signed_at", signed_at_text),
+                ("version", version_label),
+            ],
+            [label_w, doc.width - label_w],
+        )
+    )
     story.append(Spacer(1, 5 * mm))
 
     qr_size = 36 * mm
-    left = [_p(labels["sha256"], st["label"]), _p(text_sha256, st["mono"]), Spacer(1, 3 * mm),
-            _p(labels["verification_code"], st["label"]), _p(verification_code, st["code"]), Spacer(1, 3 * mm),
-            _p(labels["verify_at"], st["label"]), _p(verify_url, ParagraphStyle("url", st["mono"], fontSize=9))]
+    left = [
+        _p(labels["sha256"], st["label"]),
+        _p(text_sha256, st["mono"]),
+        Spacer(1, 3 * mm),
+        _p(labels["verification_code"], st["label"]),
+        _p(verification_code, st["code"]),
+        Spacer(1, 3 * mm),
+        _p(labels["verify_at"], st["label"]),
+        _p(verify_url, ParagraphStyle("url", st["mono"], fontSize=9)),
+    ]
     box = Table([[left, _qr(verify_url, qr_size)]], colWidths=[doc.width - qr_size - 8 * mm, qr_size + 8 * mm])
-    box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                             ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#9aa5b1")),
-                             ("LEFTPADDING", (0, 0), (-1, -1), 8),
-                             ("TOPPADDING", (0, 0), (-1, -1), 6),
-                             ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    box.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#9aa5b1")),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     story.append(KeepTogether([box]))
     doc.build(story, onFirstPage=_certificate_border, onLaterPages=_certificate_border)
     return buf.getvalue()

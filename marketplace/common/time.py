@@ -1,6 +1,9 @@
-"""Time helpers: the database stores UTC; the UI shows Beijing time."""
+"""Time helpers: the database stores UTC (``common.models.UTCDateTime``); people read Beijing time."""
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # the bureau's, whatever the server's time zone
 
 
 def utcnow():
@@ -9,14 +12,10 @@ def utcnow():
 
 
 def local_today():
-    """Today's date in Nantong (Asia/Shanghai), whatever the server's time zone."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    """Today's date in Nantong."""
+    return datetime.now(LOCAL_ZONE).date()
 
 
-def as_utc(value):
-    """Treat a naive datetime read back from SQLite as the UTC it was stored as."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+def local_date(value):
+    """The Nantong date of an aware datetime."""
+    return value.astimezone(LOCAL_ZONE).date()

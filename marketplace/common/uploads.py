@@ -68,8 +68,9 @@ def store_upload(file_storage, *, actor, field="file"):
         raise UploadRejected(_l("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), field=field)
     kind = sniff(data)
     if kind is None:
-        raise UploadRejected(_l("This file is not a PDF, JPEG or PNG (its content was checked, not its name)."),
-                             field=field)
+        raise UploadRejected(
+            _l("This file is not a PDF, JPEG or PNG (its content was checked, not its name)."), field=field
+        )
     mime, ext = kind
     now = utcnow()
     relative = f"{now:%Y}/{now:%m}/{uuid.uuid4().hex}{ext}"
@@ -77,9 +78,13 @@ def store_upload(file_storage, *, actor, field="file"):
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     stored = StoredFile(
-        path=relative, original_name=_safe_name(file_storage.filename), mime_type=mime,
-        size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_by_id=getattr(actor, "id", None), uploaded_at=now,
+        path=relative,
+        original_name=_safe_name(file_storage.filename),
+        mime_type=mime,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=getattr(actor, "id", None),
+        uploaded_at=now,
     )
     db.session.add(stored)
     db.session.flush()
@@ -94,7 +99,8 @@ def send_stored(stored):
 
         abort(404)
     # Files are at most UPLOAD_MAX_BYTES: read whole, so no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=stored.mime_type,
-                         download_name=stored.original_name, max_age=0)
+    response = send_file(
+        io.BytesIO(path.read_bytes()), mimetype=stored.mime_type, download_name=stored.original_name, max_age=0
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

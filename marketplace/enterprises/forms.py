@@ -1,107 +1,31 @@
-"""Enterprise and engagement forms. They check the form of the input; the rules live in services."""
+"""The enterprise's profile form. It checks the form of the input; the rules live in services."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, HiddenField, RadioField, SelectField, StringField
-from wtforms import TextAreaField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from marketplace.common.forms import BaseForm, MaxLength, Optional, Phone, Required, strip
+from marketplace.common.forms import BaseForm, MaxLength, Phone, Required, optional_int, strip
 from marketplace.enterprises.models import HAZARD_LABELS
-from marketplace.providers.forms import PRICE_RANGE, MultiCheckboxField, finite, optional_int
 
 
 class ProfileForm(BaseForm):
-    uscc = StringField(_l("Unified social credit code"), [Required(), MaxLength(30)], filters=[strip],
-                       description=_l("18 characters, as on the business licence."))
+    uscc = StringField(
+        _l("Unified social credit code"),
+        [Required(), MaxLength(30)],
+        filters=[strip],
+        description=_l("18 characters, as on the business licence."),
+    )
     name = StringField(_l("Enterprise name"), [Required(), MaxLength(200)], filters=[strip])
     county_id = SelectField(_l("County"), coerce=optional_int, validators=[Required()])
     address = StringField(_l("Address"), [Required(), MaxLength(300)], filters=[strip])
-    industry = StringField(_l("Industry"), [Required(), MaxLength(100)], filters=[strip],
-                           description=_l("As in the national classification, e.g. 化学原料和化学制品制造业."))
-    hazard_class = SelectField(_l("Main hazard"), choices=[SelectChoice(k.value, v) for k, v in HAZARD_LABELS.items()],
-                               validators=[Required()])
+    industry = StringField(
+        _l("Industry"),
+        [Required(), MaxLength(100)],
+        filters=[strip],
+        description=_l("As in the national classification, e.g. 化学原料和化学制品制造业."),
+    )
+    hazard_class = SelectField(
+        _l("Main hazard"), choices=[SelectChoice(k.value, v) for k, v in HAZARD_LABELS.items()], validators=[Required()]
+    )
     contact_person = StringField(_l("Contact person"), [Required(), MaxLength(50)], filters=[strip])
     phone = StringField(_l("Phone"), [Required(), Phone()], filters=[strip])
-
-
-class RequestForm(BaseForm):
-    category_id = SelectField(_l("Service category"), coerce=optional_int, validators=[Required()])
-    scope = TextAreaField(_l("What the work should cover"), [Required(), MaxLength(2000)], filters=[strip],
-                          render_kw={"rows": 4})
-    site_address = StringField(_l("Site address"), [Required(), MaxLength(300)], filters=[strip])
-    county_id = SelectField(_l("County of the site"), coerce=optional_int, validators=[Required()],
-                            description=_l("The county bureau there supervises the work."))
-    expected_start = DateField(_l("Expected start"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    expected_end = DateField(_l("Expected end"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    budget = DecimalField(_l("Budget (yuan, optional)"), [Optional(), finite, PRICE_RANGE], places=2)
-    confirm_warnings = BooleanField(_l("I have read the warnings above and still choose this agency."))
-
-
-class QuoteForm(BaseForm):
-    fee = DecimalField(_l("Fee (yuan)"), [Required(), finite, PRICE_RANGE], places=2)
-    start = DateField(_l("Start"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    end = DateField(_l("End"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    team = MultiCheckboxField(_l("Team"), coerce=int, description=_l("From your declared staff."))
-    note = TextAreaField(_l("Note to the enterprise (optional)"), [Optional(), MaxLength(2000)], filters=[strip],
-                         render_kw={"rows": 3})
-
-
-class ReasonForm(BaseForm):
-    reason = TextAreaField(_l("Reason"), [Optional(), MaxLength(2000)], filters=[strip], render_kw={"rows": 3})
-
-
-class AcceptForm(BaseForm):
-    confirm_warnings = BooleanField(_l("I have read the warnings above and still choose this agency."))
-
-
-class SiteNoticeForm(BaseForm):
-    onsite_from = DateField(_l("On site from"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    onsite_to = DateField(_l("On site until"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    address = StringField(_l("Address of the work"), [Optional(), MaxLength(300)], filters=[strip],
-                          description=_l("Leave empty for the site address of the request."))
-    team = MultiCheckboxField(_l("Team on site"), coerce=int)
-    note = TextAreaField(_l("Note (optional)"), [Optional(), MaxLength(2000)], filters=[strip], render_kw={"rows": 2})
-
-
-class ReportForm(BaseForm):
-    report_no = StringField(_l("Report number"), [Required(), MaxLength(80)], filters=[strip],
-                            description=_l("As printed on the report; unique within your agency."))
-    title = StringField(_l("Title"), [Required(), MaxLength(200)], filters=[strip])
-    issued_on = DateField(_l("Issued on"), [Required()], format="%Y-%m-%d", render_kw={"type": "date"})
-    file = FileField(_l("Report (PDF, optional, at most 10 MB)"))
-
-
-class AttachForm(BaseForm):
-    file = FileField(_l("Signed contract (PDF, JPEG or PNG, at most 10 MB)"), [Required()])
-    description = StringField(_l("Description (optional)"), [Optional(), MaxLength(200)], filters=[strip])
-
-
-class RatingForm(BaseForm):
-    score = RadioField(_l("Rating"), choices=[SelectChoice(str(n), "★" * n) for n in range(5, 0, -1)],
-                       validators=[Required()])
-    text = TextAreaField(_l("Your comments (optional)"), [Optional(), MaxLength(1000)], filters=[strip],
-                         render_kw={"rows": 3})
-
-
-class ReplyForm(BaseForm):
-    reply = TextAreaField(_l("Your public reply"), [Required(), MaxLength(1000)], filters=[strip],
-                          render_kw={"rows": 3})
-
-
-class HideForm(BaseForm):
-    reason = TextAreaField(_l("Public reason for hiding"), [Required(), MaxLength(1000)], filters=[strip],
-                           render_kw={"rows": 2})
-
-
-class EngagementFilterForm(BaseForm):
-    """The list's filters (GET, no CSRF)."""
-
-    class Meta:
-        csrf = False
-
-    status = SelectField(_l("Status"), validators=[Optional()])
-    q = StringField(_l("Enterprise, agency or number"), [Optional(), MaxLength(100)], filters=[strip])
-    conflict = BooleanField(_l("Only flagged conflicts"))
-    provider = HiddenField()
-

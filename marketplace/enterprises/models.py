@@ -1,23 +1,16 @@
-"""Enterprises, and the engagements they contract with agencies: requests, quotes, contracts,
-on-site notices, reports and ratings. An engagement is what the three tiers of supervision inspect."""
+"""Enterprises: the companies that hire agencies (one account per unified social credit code)."""
 
 import enum
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited, County, ServiceCategory, StoredFile
+from marketplace.common.models import Audited, UTCDateTime, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
-from marketplace.providers.models import Provider, StaffMember
-
-
-def _enum(cls, name):
-    return sa.Enum(cls, native_enum=False, length=20, validate_strings=True,
-                   values_callable=lambda e: [m.value for m in e], create_constraint=True, name=name)
+from marketplace.reference.models import County
 
 
 class HazardClass(str, enum.Enum):
@@ -59,228 +52,14 @@ class Enterprise(Audited, db.Model):
     county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
     address: Mapped[str] = mapped_column(sa.String(300))
     industry: Mapped[str] = mapped_column(sa.String(100))
-    hazard_class: Mapped[HazardClass] = mapped_column(_enum(HazardClass, "hazard_class"), default=HazardClass.NONE)
+    hazard_class: Mapped[HazardClass] = mapped_column(enum_type(HazardClass, "hazard_class"), default=HazardClass.NONE)
     contact_person: Mapped[str] = mapped_column(sa.String(50))
     phone: Mapped[str] = mapped_column(sa.String(30))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     account = relationship("User")
     county: Mapped[County] = relationship(lazy="joined")
 
     def __repr__(self):
         return f"<Enterprise {self.id} {self.name}>"
-
-
-class EngagementStatus(str, enum.Enum):
-    REQUESTED = "requested"      # the enterprise asked; the agency has not answered
-    QUOTED = "quoted"            # the agency answered with a fee, dates and a team
-    CONTRACTED = "contracted"    # the enterprise accepted the quote
-    IN_PROGRESS = "in_progress"  # the agency started the work
-    COMPLETED = "completed"      # the report was issued and the enterprise confirmed completion
-    DECLINED = "declined"        # the agency declined, with a reason
-    WITHDRAWN = "withdrawn"      # the enterprise withdrew its request before contracting
-    CANCELLED = "cancelled"      # either side ended the contract, with a reason
-
-    @property
-    def label(self):
-        return ENGAGEMENT_STATUS_LABELS[self]
-
-    @property
-    def is_open(self):
-        return self in OPEN_STATUSES
-
-
-ENGAGEMENT_STATUS_LABELS = {
-    EngagementStatus.REQUESTED: _l("Requested"),
-    EngagementStatus.QUOTED: _l("Quoted"),
-    EngagementStatus.CONTRACTED: _l("Contracted"),
-    EngagementStatus.IN_PROGRESS: _l("In progress"),
-    EngagementStatus.COMPLETED: _l("Completed"),
-    EngagementStatus.DECLINED: _l("Declined"),
-    EngagementStatus.WITHDRAWN: _l("Withdrawn"),
-    EngagementStatus.CANCELLED: _l("Cancelled"),
-}
-OPEN_STATUSES = (EngagementStatus.REQUESTED, EngagementStatus.QUOTED, EngagementStatus.CONTRACTED,
-                 EngagementStatus.IN_PROGRESS)
-# Work was (or is being) done: what supervision inspects and what the conflict rule looks at.
-WORK_STATUSES = (EngagementStatus.CONTRACTED, EngagementStatus.IN_PROGRESS, EngagementStatus.COMPLETED)
-
-engagement_team = sa.Table(
-    "engagement_team", db.metadata,
-    sa.Column("engagement_id", sa.ForeignKey("engagements.id"), primary_key=True),
-    sa.Column("staff_member_id", sa.ForeignKey("staff_members.id"), primary_key=True),
-)
-
-
-class Engagement(Audited, db.Model):
-    """One service an enterprise contracts from an agency (服务项目), from request to completion."""
-
-    __tablename__ = "engagements"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
-    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
-    category_id: Mapped[int] = mapped_column(sa.ForeignKey("service_categories.id"), index=True)
-    # The site's county: the county bureau there supervises the work (属地为主).
-    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
-    status: Mapped[EngagementStatus] = mapped_column(_enum(EngagementStatus, "engagement_status"),
-                                                     default=EngagementStatus.REQUESTED, index=True)
-    scope: Mapped[str] = mapped_column(sa.Text)
-    site_address: Mapped[str] = mapped_column(sa.String(300))
-    expected_start: Mapped[date]
-    expected_end: Mapped[date]
-    budget: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
-    # What the enterprise was warned of and confirmed when it chose the agency.
-    warnings_confirmed: Mapped[list] = mapped_column(sa.JSON, default=list)
-
-    quoted_fee: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
-    quoted_start: Mapped[date | None]
-    quoted_end: Mapped[date | None]
-    quote_note: Mapped[str] = mapped_column(sa.Text, default="")
-    quoted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    closing_reason: Mapped[str] = mapped_column(sa.Text, default="")  # why declined, withdrawn or cancelled
-
-    contracted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    # "Referee and player": the same agency advised this enterprise and assessed it within 12 months.
-    conflict: Mapped[bool] = mapped_column(default=False, index=True)
-    conflict_with: Mapped[list] = mapped_column(sa.JSON, default=list)  # ids of the engagements on the other side
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-    enterprise: Mapped[Enterprise] = relationship()
-    provider: Mapped[Provider] = relationship()
-    category: Mapped[ServiceCategory] = relationship()
-    county: Mapped[County] = relationship()
-    team: Mapped[list[StaffMember]] = relationship(secondary=engagement_team, order_by="StaffMember.id")
-    report: Mapped["Report | None"] = relationship(back_populates="engagement", uselist=False)
-    rating: Mapped["Rating | None"] = relationship(back_populates="engagement", uselist=False)
-
-    __table_args__ = (
-        sa.CheckConstraint("expected_end >= expected_start", name="expected_period"),
-        sa.CheckConstraint("quoted_end IS NULL OR quoted_end >= quoted_start", name="quoted_period"),
-        sa.CheckConstraint("budget IS NULL OR budget >= 0", name="budget_not_negative"),
-        sa.CheckConstraint("quoted_fee IS NULL OR quoted_fee >= 0", name="fee_not_negative"),
-        sa.Index("ix_engagements_provider_status", "provider_id", "status"),
-        sa.Index("ix_engagements_enterprise_status", "enterprise_id", "status"),
-        sa.Index("ix_engagements_county_status", "county_id", "status"),
-    )
-
-    @property
-    def reference(self):
-        """The number people quote on the phone: 委托 + year + id."""
-        return f"WT{self.created_at:%Y}{self.id:06d}"
-
-    def __repr__(self):
-        return f"<Engagement {self.id} {self.status.value}>"
-
-
-class EngagementEvent(db.Model):
-    """One step of an engagement (requested, quoted, contracted …): who, when, from which state.
-    The engagement's timeline; rows are never updated or deleted."""
-
-    __tablename__ = "engagement_events"
-    __append_only__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(sa.String(30))
-    from_status: Mapped[str | None] = mapped_column(sa.String(20))
-    to_status: Mapped[str] = mapped_column(sa.String(20))
-    note: Mapped[str] = mapped_column(sa.Text, default="")
-
-
-class EngagementFile(db.Model):
-    """A signed contract (or its annex) attached by either side; removing one keeps the row."""
-
-    __tablename__ = "engagement_files"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), index=True)
-    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id"))
-    side: Mapped[str] = mapped_column(sa.String(20))  # enterprise | agency
-    description: Mapped[str] = mapped_column(sa.String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-
-    file: Mapped[StoredFile] = relationship(lazy="joined")
-
-
-class SiteNotice(db.Model):
-    """项目告知: before on-site work on an assessment (evaluation or testing), the agency tells the
-    site's county bureau when, where and who. A change files a new notice; the latest one counts."""
-
-    __tablename__ = "site_notices"
-    __append_only__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), index=True)
-    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"))
-    onsite_from: Mapped[date]
-    onsite_to: Mapped[date]
-    address: Mapped[str] = mapped_column(sa.String(300))
-    team: Mapped[list] = mapped_column(sa.JSON)  # [{"name", "title", "cert_number"}] as filed
-    note: Mapped[str] = mapped_column(sa.Text, default="")
-    filed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-
-    engagement: Mapped[Engagement] = relationship()
-
-    __table_args__ = (sa.CheckConstraint("onsite_to >= onsite_from", name="onsite_period"),
-                      sa.Index("ix_site_notices_county_from", "county_id", "onsite_from"))
-
-
-class Report(db.Model):
-    """The report an agency issued for an engagement; its number is public and verifiable."""
-
-    __tablename__ = "reports"
-    __append_only__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), unique=True)
-    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
-    report_no: Mapped[str] = mapped_column(sa.String(60), index=True)
-    title: Mapped[str] = mapped_column(sa.String(200))
-    issued_on: Mapped[date]
-    file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
-    # As issued, so verification shows what the report said even after a rename.
-    provider_name: Mapped[str] = mapped_column(sa.String(200))
-    enterprise_name: Mapped[str] = mapped_column(sa.String(200))
-    category_name: Mapped[str] = mapped_column(sa.String(200))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-    engagement: Mapped[Engagement] = relationship(back_populates="report")
-    provider: Mapped[Provider] = relationship()
-    file: Mapped[StoredFile | None] = relationship()
-
-    __table_args__ = (sa.UniqueConstraint("provider_id", "report_no", name="uq_reports_provider_report_no"),)
-
-
-class Rating(Audited, db.Model):
-    """An enterprise's rating of a completed engagement (one per engagement), the agency's one
-    public reply, and a regulator's hiding of an abusive rating (the reason stays public)."""
-
-    __tablename__ = "ratings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), unique=True)
-    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
-    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
-    score: Mapped[int]
-    text: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
-    reply: Mapped[str] = mapped_column(sa.Text, default="")
-    replied_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    hidden_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    hidden_reason: Mapped[str] = mapped_column(sa.Text, default="")
-    hidden_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-
-    engagement: Mapped[Engagement] = relationship(back_populates="rating")
-    enterprise: Mapped[Enterprise] = relationship()
-
-    __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)

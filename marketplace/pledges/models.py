@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited
+from marketplace.common.models import Audited, UTCDateTime
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 
@@ -21,8 +21,8 @@ class PledgeText(Audited, db.Model):
     title_zh: Mapped[str] = mapped_column(sa.String(200))
     title_en: Mapped[str] = mapped_column(sa.String(300))
     clauses: Mapped[list] = mapped_column(sa.JSON)  # [{"zh": "...", "en": "..."}, ...]
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    issued_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     @property
@@ -46,7 +46,7 @@ class PledgeSignature(db.Model):
     provider_uscc: Mapped[str] = mapped_column(sa.String(18))
     signer_name: Mapped[str] = mapped_column(sa.String(50))
     signer_title: Mapped[str] = mapped_column(sa.String(50))
-    signed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     client_address: Mapped[str | None] = mapped_column(sa.String(45))
     signed_text: Mapped[str] = mapped_column(sa.Text)
     text_sha256: Mapped[str] = mapped_column(sa.String(64))

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace.auth import permissions
 from marketplace.common import audit
 from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.time import as_utc, utcnow
+from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.pledges.models import PledgeSignature, PledgeText
 
@@ -29,10 +29,6 @@ class NotAllConfirmed(PledgeError):
 
 class SignerMismatch(PledgeError):
     field = "signer_name"
-
-
-class DeclarationIncomplete(PledgeError):
-    message = _l("Complete the declaration before signing the pledge.")
 
 
 class NotCurrentText(PledgeError):
@@ -54,6 +50,7 @@ class ClauseCountMismatch(PledgeError):
 
 
 # --- texts -----------------------------------------------------------------------------------
+
 
 def current_text():
     """The pledge version in force: the latest issued one (read once per request)."""
@@ -123,10 +120,11 @@ def issue_text(actor, text):
 
 # --- the pledge status of an agency ----------------------------------------------------------
 
+
 def resign_deadline(text):
     """Until when agencies that signed an older version still count as up to date."""
     days = current_app.config["PLEDGE_GRACE_DAYS"]
-    return as_utc(text.issued_at) + timedelta(days=days)
+    return text.issued_at + timedelta(days=days)
 
 
 def pledge_state(provider, current=None, now=None):
@@ -138,7 +136,7 @@ def pledge_state(provider, current=None, now=None):
     if provider.pledge_version is None or current is None:
         return "none", None
     if provider.pledge_version >= current.version:
-        return "current", as_utc(provider.pledge_signed_at)
+        return "current", provider.pledge_signed_at
     deadline = resign_deadline(current)
     if (now or utcnow()) <= deadline:
         return "resign", deadline
@@ -146,6 +144,7 @@ def pledge_state(provider, current=None, now=None):
 
 
 # --- signing ---------------------------------------------------------------------------------
+
 
 def signed_text(text, provider):
     """The exact text an agency signs; its SHA-256 is kept with the signature."""
@@ -178,47 +177,64 @@ def normalise_code(code):
 
 
 def format_code(code):
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def sign(actor, provider, text, *, signer_name, signer_title, confirmed, client_address=None, now=None):
-    """The legal representative signs the pledge in force; the agency is published at once."""
-    from marketplace.providers import services as providers
-
+    """The legal representative signs the pledge in force for ``provider``: every clause confirmed,
+    the name typed as declared. Returns the immutable signature; publishing the agency is the
+    providers' business (``providers.services.sign_pledge``, which calls this)."""
     if not permissions.can_edit_provider(actor, provider):
         raise PermissionDenied()
     current = current_text()
     if current is None or text.id != current.id:
         raise NotCurrentText()
-    if providers.missing_items(provider):
-        raise DeclarationIncomplete()
     if len(confirmed) != len(text.clauses) or not all(confirmed):
         raise NotAllConfirmed()
     name = (signer_name or "").strip()
     if name != provider.legal_representative.strip():
-        raise SignerMismatch(_l("Type the name of the legal representative exactly as declared: %(name)s.",
-                                name=provider.legal_representative))
+        raise SignerMismatch(
+            _l(
+                "Type the name of the legal representative exactly as declared: %(name)s.",
+                name=provider.legal_representative,
+            )
+        )
     body = signed_text(text, provider)
     signature = PledgeSignature(
-        provider_id=provider.id, pledge_text_id=text.id, version=text.version,
-        provider_name=provider.name, provider_uscc=provider.uscc,
-        signer_name=name, signer_title=(signer_title or "").strip(), signed_at=now or utcnow(),
-        client_address=client_address, signed_text=body, text_sha256=sha256_hex(body),
-        verification_code=_new_code(), signed_by_id=actor.id,
+        provider_id=provider.id,
+        pledge_text_id=text.id,
+        version=text.version,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        signer_name=name,
+        signer_title=(signer_title or "").strip(),
+        signed_at=now or utcnow(),
+        client_address=client_address,
+        signed_text=body,
+        text_sha256=sha256_hex(body),
+        verification_code=_new_code(),
+        signed_by_id=actor.id,
     )
     db.session.add(signature)
     db.session.flush()
-    audit.record("sign", signature, changes={"provider_id": [None, provider.id], "version": [None, text.version],
-                                             "sha256": [None, signature.text_sha256]})
-    providers.record_pledge_signed(actor, provider, signature)
-    db.session.flush()
+    audit.record(
+        "sign",
+        signature,
+        changes={
+            "provider_id": [None, provider.id],
+            "version": [None, text.version],
+            "sha256": [None, signature.text_sha256],
+        },
+    )
     return signature
 
 
 def latest_signature(provider_id):
     return db.session.scalar(
-        sa.select(PledgeSignature).where(PledgeSignature.provider_id == provider_id)
-        .order_by(PledgeSignature.signed_at.desc(), PledgeSignature.id.desc()).limit(1)
+        sa.select(PledgeSignature)
+        .where(PledgeSignature.provider_id == provider_id)
+        .order_by(PledgeSignature.signed_at.desc(), PledgeSignature.id.desc())
+        .limit(1)
     )
 
 

@@ -3,52 +3,25 @@
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
 from marketplace.common import pdf
-from marketplace.common.errors import DomainError
-from marketplace.common.forms import ConfirmForm, form_view, show_error
-from marketplace.common.time import as_utc
+from marketplace.common.forms import ConfirmForm, form_view
+from marketplace.common.transaction import committing
 from marketplace.extensions import db
 from marketplace.pledges import services
-from marketplace.pledges.forms import PledgeTextForm, SignForm
+from marketplace.pledges.forms import PledgeTextForm
 from marketplace.pledges.models import PledgeText
-from marketplace.providers import services as providers
 
 bp = Blueprint("pledges", __name__, url_prefix="/pledges")
 
 manage_texts = permissions.permission_required(permissions.can_manage_pledge_texts)
 
 
-
-@bp.route("/sign", methods=["GET", "POST"])
-@permissions.permission_required(permissions.can_declare)
-@form_view
+@bp.get("/sign")
 def sign():
-    provider = providers.own_provider(permissions.acting_user(), create=True)
-    text = services.current_text()
-    if text is None:
-        abort(404)
-    missing = providers.missing_items(provider)
-    form = SignForm()
-    form.clauses.choices = [SelectChoice(str(n), str(n)) for n in range(1, len(text.clauses) + 1)]
-    if form.validate_on_submit():
-        chosen = set(form.clauses.data or [])
-        confirmed = [n in chosen for n in range(1, len(text.clauses) + 1)]
-        try:
-            signature = services.sign(permissions.acting_user(), provider, text, signer_name=form.signer_name.data,
-                                      signer_title=form.signer_title.data, confirmed=confirmed,
-                                      client_address=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The pledge is signed. Your agency is now listed in the public directory."), "success")
-            return redirect(url_for("pledges.verify", code=signature.verification_code))
-    db.session.commit()  # the empty draft, if this was the first visit
-    return render_template("pledges/sign.html", form=form, text=text, provider=provider, missing=missing)
+    """The signing page lives with the agency's declaration now; old links still arrive."""
+    return redirect(url_for("providers.sign_pledge"), code=301)
 
 
 @bp.get("/verify")
@@ -65,9 +38,13 @@ def verify(code):
     if signature is None:
         return render_template("pledges/verify_form.html", code=code, not_found=True), 404
     recomputed = services.sha256_hex(signature.signed_text)
-    return render_template("pledges/verify.html", signature=signature, recomputed=recomputed,
-                           code=services.format_code(signature.verification_code),
-                           is_current=services.current_text().id == signature.pledge_text_id)
+    return render_template(
+        "pledges/verify.html",
+        signature=signature,
+        recomputed=recomputed,
+        code=services.format_code(signature.verification_code),
+        is_current=services.current_text().id == signature.pledge_text_id,
+    )
 
 
 @bp.get("/certificate/<code>.pdf")
@@ -77,22 +54,37 @@ def certificate(code):
         abort(404)
     text = signature.pledge_text
     data = pdf.pledge_certificate_pdf(
-        title=text.title_zh, provider_name=signature.provider_name, uscc=signature.provider_uscc,
-        signer_name=signature.signer_name, signer_title=signature.signer_title,
-        signed_at_text=format_datetime(as_utc(signature.signed_at), "yyyy-MM-dd HH:mm:ss") + "（北京时间）",
-        version_label=f"第{signature.version}版", clauses=[c["zh"] for c in text.clauses],
-        text_sha256=signature.text_sha256, verification_code=services.format_code(signature.verification_code),
+        title=text.title_zh,
+        provider_name=signature.provider_name,
+        uscc=signature.provider_uscc,
+        signer_name=signature.signer_name,
+        signer_title=signature.signer_title,
+        signed_at_text=format_datetime(signature.signed_at, "yyyy-MM-dd HH:mm:ss") + "（北京时间）",
+        version_label=f"第{signature.version}版",
+        clauses=[c["zh"] for c in text.clauses],
+        text_sha256=signature.text_sha256,
+        verification_code=services.format_code(signature.verification_code),
         verify_url=url_for("pledges.verify", code=signature.verification_code, _external=True),
-        labels={"provider": "承诺单位", "uscc": "统一社会信用代码", "signer": "签署人", "signer_title": "职务",
-                "signed_at": "签署时间", "version": "承诺书版本", "sha256": "承诺文本 SHA-256",
-                "verification_code": "验证码", "verify_at": "验证网址"},
-        author=signature.provider_name, font_path=current_app.config.get("PDF_CJK_FONT"),
+        labels={
+            "provider": "承诺单位",
+            "uscc": "统一社会信用代码",
+            "signer": "签署人",
+            "signer_title": "职务",
+            "signed_at": "签署时间",
+            "version": "承诺书版本",
+            "sha256": "承诺文本 SHA-256",
+            "verification_code": "验证码",
+            "verify_at": "验证网址",
+        },
+        author=signature.provider_name,
+        font_path=current_app.config.get("PDF_CJK_FONT"),
     )
     name = f"pledge-{signature.verification_code}.pdf"
     return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 # --- pledge texts (admin) --------------------------------------------------------------------
+
 
 @bp.get("/texts")
 @manage_texts
@@ -115,16 +107,16 @@ def text_edit(text_id=None):
         form.clauses_zh.data = "\n".join(c["zh"] for c in base.clauses)
         form.clauses_en.data = "\n".join(c["en"] for c in base.clauses)
     if form.validate_on_submit():
-        try:
+        with committing(form) as saved:
             text = services.save_draft_text(
-                permissions.acting_user(), text if text and not text.is_issued else None,
-                title_zh=form.title_zh.data, title_en=form.title_en.data,
-                clauses_zh=form.clauses_zh.data.splitlines(), clauses_en=form.clauses_en.data.splitlines())
-        except DomainError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
+                permissions.acting_user(),
+                text if text and not text.is_issued else None,
+                title_zh=form.title_zh.data,
+                title_en=form.title_en.data,
+                clauses_zh=form.clauses_zh.data.splitlines(),
+                clauses_en=form.clauses_en.data.splitlines(),
+            )
+        if saved:
             flash(_("Draft saved. Read it through, then issue it."), "success")
             return redirect(url_for("pledges.text_detail", text_id=text.id))
     return render_template("pledges/text_form.html", form=form, text=text)
@@ -143,12 +135,8 @@ def text_issue(text_id):
     text = db.session.get(PledgeText, text_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with committing() as issued:
         services.issue_text(permissions.acting_user(), text)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        db.session.commit()
+    if issued:
         flash(_("Version %(n)d is in force. Every agency is asked to sign it again.", n=text.version), "success")
     return redirect(url_for("pledges.text_detail", text_id=text.id))

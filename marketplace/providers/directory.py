@@ -7,15 +7,22 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from marketplace.common import reference
-from marketplace.common.models import ServiceCategory
+from marketplace import search
 from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
-from marketplace.providers.models import (Provider, ProviderStatus, Qualification, provider_categories,
-                                          provider_regions)
+from marketplace.providers.models import LISTED_STATUSES as LISTED
+from marketplace.providers.models import (
+    Provider,
+    ProviderStatus,
+    Qualification,
+    provider_categories,
+    provider_regions,
+)
+from marketplace.reference import cache
+from marketplace.reference.models import ServiceCategory
 
-LISTED = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
+COMPARE_MIN, COMPARE_MAX = 2, 4
 
 SORTS = {
     "relevance": (_l("Best match"), lambda: (Provider.first_published_at.desc(), Provider.id.desc())),
@@ -50,16 +57,27 @@ def directory_query(filters):
     query = sa.select(Provider).where(Provider.status.in_(LISTED))
     if filters.q:
         term = filters.q.strip()[:100]
-        query = query.where(sa.or_(Provider.name.contains(term, autoescape=True),
-                                   Provider.former_names.contains(term, autoescape=True),
-                                   Provider.uscc == term.upper()))
+        query = query.where(
+            sa.or_(
+                Provider.name.contains(term, autoescape=True),
+                Provider.former_names.contains(term, autoescape=True),
+                Provider.uscc == term.upper(),
+            )
+        )
     if filters.category_id:
-        query = query.where(Provider.id.in_(
-            sa.select(provider_categories.c.provider_id)
-            .where(provider_categories.c.category_id.in_(_category_ids(filters.category_id)))))
+        query = query.where(
+            Provider.id.in_(
+                sa.select(provider_categories.c.provider_id).where(
+                    provider_categories.c.category_id.in_(_category_ids(filters.category_id))
+                )
+            )
+        )
     if filters.county_id:
-        query = query.where(Provider.id.in_(
-            sa.select(provider_regions.c.provider_id).where(provider_regions.c.county_id == filters.county_id)))
+        query = query.where(
+            Provider.id.in_(
+                sa.select(provider_regions.c.provider_id).where(provider_regions.c.county_id == filters.county_id)
+            )
+        )
     if filters.pledge in PLEDGE_FILTERS:
         query = query.where(_pledge_condition(filters.pledge))
     order = SORTS.get(filters.sort, SORTS["relevance"])[1]()
@@ -79,22 +97,49 @@ def _pledge_condition(state):
     return sa.false() if in_grace else older
 
 
+def compare_ids(values, limit=10):
+    """The distinct record numbers ticked for comparison, in the order ticked (junk dropped)."""
+    chosen = []
+    for value in values[:limit]:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if 0 < number < 2**31 and number not in chosen:
+            chosen.append(number)
+    return chosen
+
+
 def listed_by_ids(ids):
     """Listed agencies in the order given, with everything the compare view shows loaded."""
-    found = {p.id: p for p in db.session.scalars(
-        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)).options(
-            selectinload(Provider.categories), selectinload(Provider.regions), selectinload(Provider.qualifications),
-            selectinload(Provider.staff), selectinload(Provider.fees)))}
+    found = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Provider)
+            .where(Provider.id.in_(ids), Provider.status.in_(LISTED))
+            .options(
+                selectinload(Provider.categories),
+                selectinload(Provider.regions),
+                selectinload(Provider.qualifications),
+                selectinload(Provider.staff),
+                selectinload(Provider.fees),
+            )
+        )
+    }
     return [found[i] for i in ids if i in found]
 
 
 def key_figures():
     """Counts for the home page: listed agencies, and how many per county they serve."""
     listed = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.PUBLISHED))
-    per_county = dict(db.session.execute(
-        sa.select(provider_regions.c.county_id, sa.func.count())
-        .join(Provider, Provider.id == provider_regions.c.provider_id)
-        .where(Provider.status == ProviderStatus.PUBLISHED).group_by(provider_regions.c.county_id)).all())
+    per_county = dict(
+        db.session.execute(
+            sa.select(provider_regions.c.county_id, sa.func.count())
+            .join(Provider, Provider.id == provider_regions.c.provider_id)
+            .where(Provider.status == ProviderStatus.PUBLISHED)
+            .group_by(provider_regions.c.county_id)
+        ).all()
+    )
     return {"listed": listed, "per_county": per_county}
 
 
@@ -102,7 +147,7 @@ def key_figures():
 class RowDetails:
     """What a row shows beyond the agency's own columns."""
 
-    county: reference.Ref | None  # where it is registered
+    county: cache.Ref | None  # where it is registered
     categories: list
     regions: list  # counties served
     pledge: tuple  # (state, since), see pledges.pledge_state
@@ -117,32 +162,46 @@ def row_details(providers, today=None):
     if not ids:
         return {}
     today = today or local_today()
-    ref = reference.snapshot()
+    ref = cache.snapshot()
     categories, regions = defaultdict(list), defaultdict(list)
     for provider_id, category_id in db.session.execute(
-            sa.select(provider_categories.c.provider_id, provider_categories.c.category_id)
-            .where(provider_categories.c.provider_id.in_(ids))):
+        sa.select(provider_categories.c.provider_id, provider_categories.c.category_id).where(
+            provider_categories.c.provider_id.in_(ids)
+        )
+    ):
         categories[provider_id].append(ref.category_by_id[category_id])
     for provider_id, county_id in db.session.execute(
-            sa.select(provider_regions.c.provider_id, provider_regions.c.county_id)
-            .where(provider_regions.c.provider_id.in_(ids))):
+        sa.select(provider_regions.c.provider_id, provider_regions.c.county_id).where(
+            provider_regions.c.provider_id.in_(ids)
+        )
+    ):
         regions[provider_id].append(ref.county_by_id[county_id])
-    expired = set(db.session.scalars(
-        sa.select(Qualification.provider_id).where(Qualification.provider_id.in_(ids), Qualification.valid_to < today)
-        .distinct()))
+    expired = set(
+        db.session.scalars(
+            sa.select(Qualification.provider_id)
+            .where(Qualification.provider_id.in_(ids), Qualification.valid_to < today)
+            .distinct()
+        )
+    )
     current, now = pledges.current_text(), utcnow()
 
     def ordered(refs):
         return sorted(refs, key=lambda r: (r.sort_order, r.id))
 
     return {
-        p.id: RowDetails(ref.county_by_id.get(p.county_id), ordered(categories[p.id]), ordered(regions[p.id]),
-                         pledges.pledge_state(p, current, now), p.id in expired)
+        p.id: RowDetails(
+            ref.county_by_id.get(p.county_id),
+            ordered(categories[p.id]),
+            ordered(regions[p.id]),
+            pledges.pledge_state(p, current, now),
+            p.id in expired,
+        )
         for p in providers
     }
 
 
 # --- the directory through the search index ------------------------------------------------------
+
 
 class SearchPage:
     """A page of search hits with the attributes the pager uses (like Flask-SQLAlchemy's Pagination)."""
@@ -158,8 +217,11 @@ class SearchPage:
     def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
         last = 0
         for n in range(1, self.pages + 1):
-            if n <= left_edge or n > self.pages - right_edge or \
-                    self.page - left_current - 1 < n < self.page + right_current + 1:
+            if (
+                n <= left_edge
+                or n > self.pages - right_edge
+                or self.page - left_current - 1 < n < self.page + right_current + 1
+            ):
                 if last + 1 != n:
                     yield None
                 yield n
@@ -181,18 +243,23 @@ def _pledge_range(state):
 
 def search_directory(filters, page, per_page):
     """The directory page from the search index: hits in order, loaded from the database in one query."""
-    from marketplace import search
-
-    query = search.SearchQuery(text=filters.q, category_id=filters.category_id, county_id=filters.county_id,
-                               sort=filters.sort if filters.sort in SORTS else "relevance", page=page,
-                               per_page=per_page)
+    query = search.SearchQuery(
+        text=filters.q,
+        category_id=filters.category_id,
+        county_id=filters.county_id,
+        sort=filters.sort if filters.sort in SORTS else "relevance",
+        page=page,
+        per_page=per_page,
+    )
     if filters.pledge in PLEDGE_FILTERS:
         versions = _pledge_range(filters.pledge)
         query.pledge_min, query.pledge_max = versions if versions else (2**31 - 1, 0)
     result = search.backend().search(query)
     ids = [hit.provider_id for hit in result.hits]
-    found = {p.id: p for p in db.session.scalars(
-        sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)))}
+    found = {
+        p.id: p
+        for p in db.session.scalars(sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)))
+    }
     return SearchPage(result, [found[i] for i in ids if i in found])
 
 
@@ -203,5 +270,8 @@ def pledge_facets(version_counts):
         return {}
     older = sum(n for v, n in version_counts.items() if v < current.version)
     in_grace = utcnow() <= pledges.resign_deadline(current)
-    return {"current": sum(n for v, n in version_counts.items() if v >= current.version),
-            "resign": older if in_grace else 0, "outdated": 0 if in_grace else older}
+    return {
+        "current": sum(n for v, n in version_counts.items() if v >= current.version),
+        "resign": older if in_grace else 0,
+        "outdated": 0 if in_grace else older,
+    }

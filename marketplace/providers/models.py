@@ -8,13 +8,14 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited, County, ServiceCategory, StoredFile
+from marketplace.common.models import Audited, StoredFile, UTCDateTime, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
+from marketplace.reference.models import County, ServiceCategory
 
 
 class ProviderStatus(str, enum.Enum):
-    DRAFT = "draft"          # declaring; not public yet
+    DRAFT = "draft"  # declaring; not public yet
     PUBLISHED = "published"  # has signed the pledge: public, no approval step
     SUSPENDED = "suspended"  # a regulator suspended it, with a public reason
     WITHDRAWN = "withdrawn"  # the agency withdrew itself
@@ -24,6 +25,9 @@ class ProviderStatus(str, enum.Enum):
         return STATUS_LABELS[self]
 
 
+# In the public directory: published, and suspended ones marked as such (a suspension is public).
+LISTED_STATUSES = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
+
 STATUS_LABELS = {
     ProviderStatus.DRAFT: _l("Draft"),
     ProviderStatus.PUBLISHED: _l("Published"),
@@ -32,20 +36,23 @@ STATUS_LABELS = {
 }
 
 provider_categories = sa.Table(
-    "provider_categories", db.metadata,
+    "provider_categories",
+    db.metadata,
     sa.Column("provider_id", sa.ForeignKey("providers.id"), primary_key=True),
     sa.Column("category_id", sa.ForeignKey("service_categories.id"), primary_key=True),
 )
 
 provider_regions = sa.Table(
-    "provider_regions", db.metadata,
+    "provider_regions",
+    db.metadata,
     sa.Column("provider_id", sa.ForeignKey("providers.id"), primary_key=True),
     sa.Column("county_id", sa.ForeignKey("counties.id"), primary_key=True),
 )
 
 
 qualification_categories = sa.Table(
-    "qualification_categories", db.metadata,
+    "qualification_categories",
+    db.metadata,
     sa.Column("qualification_id", sa.ForeignKey("qualifications.id"), primary_key=True),
     sa.Column("category_id", sa.ForeignKey("service_categories.id"), primary_key=True),
 )
@@ -72,45 +79,46 @@ class Provider(Audited, db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
 
     status: Mapped[ProviderStatus] = mapped_column(
-        sa.Enum(ProviderStatus, native_enum=False, length=20, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e], create_constraint=True,
-                name="provider_status"),
-        default=ProviderStatus.DRAFT, index=True,
+        enum_type(ProviderStatus, "provider_status"),
+        default=ProviderStatus.DRAFT,
+        index=True,
     )
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")  # suspension reason, public
-    status_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    first_published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The pledge version last signed, and when: with the current version they give the
     # pledge status (current / re-sign requested / outdated) without a join.
     pledge_version: Mapped[int | None]
-    pledge_signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    pledge_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revision_count: Mapped[int] = mapped_column(default=0)
     # Visible ratings of completed engagements (hidden ones excluded), kept by the rating services.
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_total: Mapped[int] = mapped_column(default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     account = relationship("User")
     county: Mapped[County | None] = relationship(lazy="joined")
     categories: Mapped[list[ServiceCategory]] = relationship(
-        secondary=provider_categories, order_by="ServiceCategory.sort_order")
+        secondary=provider_categories, order_by="ServiceCategory.sort_order"
+    )
     regions: Mapped[list[County]] = relationship(secondary=provider_regions, order_by="County.sort_order")
     qualifications: Mapped[list["Qualification"]] = relationship(
-        back_populates="provider", order_by="Qualification.id",
+        back_populates="provider",
+        order_by="Qualification.id",
         primaryjoin="and_(Qualification.provider_id == Provider.id, Qualification.deleted_at.is_(None))",
-        viewonly=True)
+        viewonly=True,
+    )
     staff: Mapped[list["StaffMember"]] = relationship(
         order_by="StaffMember.id",
         primaryjoin="and_(StaffMember.provider_id == Provider.id, StaffMember.deleted_at.is_(None))",
-        viewonly=True)
-    fees: Mapped[list["Fee"]] = relationship(
-        order_by="Fee.id", primaryjoin="and_(Fee.provider_id == Provider.id, Fee.deleted_at.is_(None))",
-        viewonly=True)
-
-    __table_args__ = (
-        sa.CheckConstraint("status = 'draft' OR uscc IS NOT NULL", name="public_provider_has_uscc"),
+        viewonly=True,
     )
+    fees: Mapped[list["Fee"]] = relationship(
+        order_by="Fee.id", primaryjoin="and_(Fee.provider_id == Provider.id, Fee.deleted_at.is_(None))", viewonly=True
+    )
+
+    __table_args__ = (sa.CheckConstraint("status = 'draft' OR uscc IS NOT NULL", name="public_provider_has_uscc"),)
 
     @property
     def rating_average(self):
@@ -137,13 +145,14 @@ class Qualification(Audited, db.Model):
     valid_from: Mapped[date]
     valid_to: Mapped[date]
     file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
-    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
     file: Mapped[StoredFile | None] = relationship(lazy="joined")
     # The declared categories this certificate covers (none: it is not needed for a category).
-    categories: Mapped[list[ServiceCategory]] = relationship(secondary=qualification_categories,
-                                                             order_by="ServiceCategory.sort_order")
+    categories: Mapped[list[ServiceCategory]] = relationship(
+        secondary=qualification_categories, order_by="ServiceCategory.sort_order"
+    )
 
     __table_args__ = (sa.CheckConstraint("valid_to >= valid_from", name="valid_period"),)
 
@@ -166,7 +175,7 @@ class StaffMember(Audited, db.Model):
     id_number: Mapped[str] = mapped_column(sa.String(18), default="")
     cert_number: Mapped[str] = mapped_column(sa.String(100), default="")
     title: Mapped[str] = mapped_column(sa.String(100), default="")
-    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def masked_id_number(self):
@@ -194,7 +203,7 @@ class Fee(Audited, db.Model):
     price_min: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
     price_max: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
     basis: Mapped[str] = mapped_column(sa.Text, default="")
-    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.CheckConstraint("price_min >= 0", name="price_min_not_negative"),
@@ -211,11 +220,11 @@ class ProviderRevision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     number: Mapped[int]
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_label: Mapped[str | None] = mapped_column(sa.String(254))
     summary: Mapped[str] = mapped_column(sa.String(60))  # what kind of change: declaration, qualification, …
-    changes: Mapped[dict] = mapped_column(sa.JSON)       # {field: [old, new]}
+    changes: Mapped[dict] = mapped_column(sa.JSON)  # {field: [old, new]}
 
     __table_args__ = (sa.UniqueConstraint("provider_id", "number", name="uq_provider_revisions_number"),)
 
@@ -231,13 +240,13 @@ class NoticeBatch(db.Model):
     year: Mapped[int]
     sequence: Mapped[int]
     batch_no: Mapped[str] = mapped_column(sa.String(20), unique=True)  # 2026年第3期
-    published_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     total: Mapped[int]
     added: Mapped[int]
     changed: Mapped[int]
     withdrawn: Mapped[int]
-    canonical: Mapped[str] = mapped_column(sa.Text)       # the hashed content, as published
+    canonical: Mapped[str] = mapped_column(sa.Text)  # the hashed content, as published
     content_sha256: Mapped[str] = mapped_column(sa.String(64))
     pdf: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     csv: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
@@ -245,6 +254,21 @@ class NoticeBatch(db.Model):
     published_by = relationship("User")
 
     __table_args__ = (sa.UniqueConstraint("year", "sequence", name="uq_notice_batches_year_sequence"),)
+
+
+class NoticeRendering(db.Model):
+    """A later rendering of a batch's PDF from its immutable entries (the original lacked an embedded
+    font, say). The batch, its hash and its original file are untouched; the newest rendering is served
+    and the notice page says when it was made and why."""
+
+    __tablename__ = "notice_renderings"
+    __append_only__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("notice_batches.id"), index=True)
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.String(200))  # missing_font | requested
+    pdf: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
 
 
 class NoticeEntry(db.Model):
@@ -256,7 +280,7 @@ class NoticeEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("notice_batches.id"), index=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
-    position: Mapped[int]                                  # 0 for withdrawn entries
-    change: Mapped[str] = mapped_column(sa.String(12))     # added | changed | unchanged | withdrawn
-    digest: Mapped[str] = mapped_column(sa.String(64))     # of the snapshot, to detect changes
+    position: Mapped[int]  # 0 for withdrawn entries
+    change: Mapped[str] = mapped_column(sa.String(12))  # added | changed | unchanged | withdrawn
+    digest: Mapped[str] = mapped_column(sa.String(64))  # of the snapshot, to detect changes
     snapshot: Mapped[dict] = mapped_column(sa.JSON)

@@ -1,16 +1,18 @@
 """Notice batches (公示名单): the public list of batches, one batch with its diff, its files."""
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from marketplace.auth import permissions
-from marketplace.common.errors import DomainError
-from marketplace.common.forms import ConfirmForm
+from marketplace.common.forms import form_view
 from marketplace.common.pagination import paginate
-from marketplace.extensions import db
+from marketplace.common.transaction import committing
 from marketplace.providers import notices
+from marketplace.providers.forms import PublishForm
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -19,8 +21,11 @@ CHANGE_VIEWS = ("all", "changes", "added", "changed", "withdrawn")
 
 @bp.get("")
 def index():
-    return render_template("notices/index.html", page=paginate(notices.list_batches()),
-                           can_publish=permissions.can_publish_notices(current_user))
+    return render_template(
+        "notices/index.html",
+        page=paginate(notices.list_batches()),
+        can_publish=permissions.can_publish_notices(current_user),
+    )
 
 
 def _batch_or_404(batch_no):
@@ -36,14 +41,24 @@ def detail(batch_no):
     show = request.args.get("show", "all")
     show = show if show in CHANGE_VIEWS else "all"
     page = paginate(notices.entries(batch, None if show == "all" else show), per_page=50)
-    return render_template("notices/detail.html", batch=batch, page=page, show=show,
-                           recomputed=notices.recompute_hash(batch))
+    fields = notices.changed_fields(batch, [e.provider_id for e in page.items if e.change == "changed"])
+    return render_template(
+        "notices/detail.html",
+        batch=batch,
+        page=page,
+        show=show,
+        fields=fields,
+        field_labels=FIELD_LABELS,
+        recomputed=notices.recompute_hash(batch),
+        rendering=notices.latest_rendering(batch),
+    )
 
 
 @bp.get("/<batch_no>.pdf")
 def pdf(batch_no):
     batch = _batch_or_404(batch_no)
-    return _file(batch.pdf, "application/pdf", batch, "pdf")
+    # Not "immutable": a PDF made without its font is re-rendered from the batch's entries.
+    return _file(notices.pdf_file(batch), "application/pdf", batch, "pdf", max_age=3600, immutable=False)
 
 
 @bp.get("/<batch_no>.json")
@@ -59,35 +74,49 @@ def csv(batch_no):
     return _file(batch.csv, "text/csv; charset=utf-8", batch, "csv")
 
 
-def _file(data, mimetype, batch, ext):
-    from urllib.parse import quote
-
+def _file(data, content_type, batch, ext, max_age=86400, immutable=True):
     name = f"notice-{batch.year}-{batch.sequence}.{ext}"
-    disposition = f"{'attachment' if ext == 'csv' else 'inline'}; filename=\"{name}\"; " \
-                  f"filename*=UTF-8''{quote(batch.batch_no + '.' + ext)}"
-    response = Response(data, mimetype=mimetype, headers={"Content-Disposition": disposition})
-    response.headers["Cache-Control"] = "public, max-age=86400, immutable"  # a batch never changes
-    return response
+    disposition = (
+        f'{"attachment" if ext == "csv" else "inline"}; filename="{name}"; '
+        f"filename*=UTF-8''{quote(batch.batch_no + '.' + ext)}"
+    )
+    response = Response(data, content_type=content_type, headers={"Content-Disposition": disposition})
+    response.cache_control.public, response.cache_control.max_age = True, max_age
+    response.cache_control.immutable = immutable  # a batch's content and CSV never change
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+FIELD_LABELS = {
+    "name": _l("Agency name"),
+    "uscc": _l("Unified social credit code"),
+    "legal_representative": _l("Legal representative"),
+    "county": _l("Registered county"),
+    "address": _l("Address"),
+    "phone": _l("Phone"),
+    "categories": _l("Service categories"),
+    "regions": _l("Counties served"),
+    "pledge_version": _l("Pledge version"),
+    "pledge_signed_on": _l("Pledge signed"),
+}
 
 
 @bp.route("/publish", methods=["GET", "POST"])
 @permissions.permission_required(permissions.can_publish_notices)
+@form_view
 def publish():
-    form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        try:
-            batch = notices.publish_batch(permissions.acting_user())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            return redirect(url_for("notices.publish"))
-        except IntegrityError:  # another batch was published at the same moment
-            db.session.rollback()
-            flash(_("Another batch was published at the same moment. Look at it before publishing again."), "warning")
-            return redirect(url_for("notices.index"))
-        flash(_("Batch %(no)s is published.", no=batch.batch_no), "success")
-        return redirect(url_for("notices.detail", batch_no=batch.batch_no))
-    return render_template("notices/publish.html", form=form, latest=notices.latest_batch())
+    """The next batch previewed (what it adds, changes and withdraws), then published on confirmation."""
+    form = PublishForm()
+    if form.validate_on_submit():
+        with committing(form, conflict=notices.PublishedMeanwhile) as published:
+            batch = notices.publish_batch(
+                permissions.acting_user(), fingerprint=form.fingerprint.data, unchanged_intended=form.unchanged.data
+            )
+        if published:
+            flash(_("Batch %(no)s is published.", no=batch.batch_no), "success")
+            return redirect(url_for("notices.detail", batch_no=batch.batch_no))
+    draft = notices.draft_batch()
+    form.fingerprint.data = draft.fingerprint
+    return render_template(
+        "notices/publish.html", form=form, draft=draft, latest=notices.latest_batch(), field_labels=FIELD_LABELS
+    )

@@ -1,6 +1,6 @@
 """Declaration rules: the agency's own record, its parts, revisions, publication, suspension.
 
-Services flush but never commit; views and CLI commands commit.
+Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
 import hashlib
@@ -8,35 +8,46 @@ import hmac
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
-from stdnum.cn import ric, uscc as uscc_number
+from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from marketplace.auth import permissions
-from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.models import County, ServiceCategory
+from marketplace.common.errors import DomainError, NotFound, PermissionDenied
+from marketplace.common.identifiers import InvalidUSCC, clean_uscc
+from marketplace.common.models import StoredFile
 from marketplace.common.time import local_today, utcnow
 from marketplace.common.uploads import store_upload
 from marketplace.extensions import db
+from marketplace.pledges import services as pledges
 from marketplace.providers.models import (
-    Fee, Provider, ProviderRevision, ProviderStatus, Qualification, StaffMember, mask_id_number,
+    Fee,
+    Provider,
+    ProviderRevision,
+    ProviderStatus,
+    Qualification,
+    StaffMember,
+    mask_id_number,
+    provider_categories,
+    provider_regions,
+    qualification_categories,
 )
-
-
-class InvalidUSCC(DomainError):
-    message = _l("This is not a valid unified social credit code: check the 18 characters and the last one.")
-    field = "uscc"
+from marketplace.reference.models import County, ServiceCategory
 
 
 class DuplicateUSCC(DomainError):
     field = "uscc"
 
     def __init__(self):
-        super().__init__(_l("An agency with this credit code has already been declared. If it is yours and you "
-                            "cannot reach that account, contact the bureau (%(phone)s).",
-                            phone=current_app.config["OPERATOR_CONTACT"]))
+        super().__init__(
+            _l(
+                "An agency with this credit code has already been declared. If it is yours and you "
+                "cannot reach that account, contact the bureau (%(phone)s).",
+                phone=current_app.config["OPERATOR_CONTACT"],
+            )
+        )
 
 
 class InvalidPeriod(DomainError):
@@ -65,8 +76,12 @@ class ScanRequired(DomainError):
 
 class DeclarationMustStayComplete(DomainError):
     def __init__(self, missing):
-        super().__init__(_l("A published agency's declaration must stay complete. Missing: %(items)s.",
-                            items="、".join(str(m) for m in missing)))
+        super().__init__(
+            _l(
+                "A published agency's declaration must stay complete. Missing: %(items)s.",
+                items="、".join(str(m) for m in missing),
+            )
+        )
 
 
 class FrozenWhileSuspended(DomainError):
@@ -83,37 +98,49 @@ class InvalidStatusChange(DomainError):
     message = _l("This change of status is not possible now.")
 
 
+class DeclarationIncomplete(DomainError):
+    message = _l("Complete the declaration before signing the pledge.")
+
+
 # --- loading ---------------------------------------------------------------------------------
+
 
 def own_provider(user, create=False):
     """The agency record of an agency account (made empty, as a draft, on first use)."""
     provider = db.session.scalar(sa.select(Provider).where(Provider.account_id == user.id))
     if provider is None and create:
-        provider = Provider(account_id=user.id, contact_person=user.display_name, phone=user.phone or "",
-                            email=user.email, status=ProviderStatus.DRAFT)
+        provider = Provider(
+            account_id=user.id,
+            contact_person=user.display_name,
+            phone=user.phone or "",
+            email=user.email,
+            status=ProviderStatus.DRAFT,
+        )
         db.session.add(provider)
         db.session.flush()
     return provider
 
 
-def get_provider_or_404(provider_id, *, for_user=None, private=False):
-    """A provider by id. Drafts are not public (404); ``private`` pages need ``can_view_provider_private``."""
-    provider = db.session.get(Provider, provider_id, options=[
-        selectinload(Provider.categories), selectinload(Provider.regions),
-        selectinload(Provider.qualifications), selectinload(Provider.staff), selectinload(Provider.fees),
-    ])
-    if provider is None:
-        abort(404)
-    if private or provider.status is ProviderStatus.DRAFT:
-        if not permissions.can_view_provider_private(for_user, provider):
-            abort(404 if provider.status is ProviderStatus.DRAFT else 403)
-    return provider
+def load_provider(provider_id):
+    """A provider by id with everything its pages show loaded, or None."""
+    return db.session.get(
+        Provider,
+        provider_id,
+        options=[
+            selectinload(Provider.categories),
+            selectinload(Provider.regions),
+            selectinload(Provider.qualifications),
+            selectinload(Provider.staff),
+            selectinload(Provider.fees),
+        ],
+    )
 
 
-def _own_item(model, provider, item_id):
+def own_item(model, provider, item_id):
+    """One of the agency's own current qualifications, staff members or fee lines."""
     item = db.session.get(model, item_id)
     if item is None or item.provider_id != provider.id or item.deleted_at is not None:
-        abort(404)
+        raise NotFound()
     return item
 
 
@@ -143,6 +170,7 @@ def missing_items(provider):
 
 # --- revisions -------------------------------------------------------------------------------
 
+
 def _money(value):
     return None if value is None else f"{Decimal(value):.2f}"
 
@@ -156,15 +184,67 @@ def _id_fingerprint(id_number):
 
 
 def snapshot(provider):
-    """The declaration as plain values, for revisions (personal ID numbers masked)."""
+    """The declaration as plain values, for revisions (personal ID numbers masked). Read with a few
+    plain queries: it runs twice for every change an agency saves."""
     db.session.flush()
+    # What was read through the relationships may be stale now; they reload when next used.
     db.session.expire(provider, ["county", "categories", "regions", "qualifications", "staff", "fees"])
+    pid = provider.id
+
+    def names(table, column, model):
+        return list(
+            db.session.scalars(
+                sa.select(model.name_zh)
+                .join(table, getattr(table.c, column) == model.id)
+                .where(table.c.provider_id == pid)
+                .order_by(model.sort_order, model.id)
+            )
+        )
+
+    county = (
+        db.session.scalar(sa.select(County.name_zh).where(County.id == provider.county_id))
+        if provider.county_id
+        else None
+    )
+    qualifications = db.session.execute(
+        sa.select(
+            Qualification.id,
+            Qualification.cert_number,
+            Qualification.issuer,
+            Qualification.scope,
+            Qualification.valid_from,
+            Qualification.valid_to,
+            StoredFile.original_name,
+            StoredFile.sha256,
+        )
+        .outerjoin(StoredFile, StoredFile.id == Qualification.file_id)
+        .where(Qualification.provider_id == pid, Qualification.deleted_at.is_(None))
+        .order_by(Qualification.id)
+    ).all()
+    covered = {}
+    for qualification_id, name in db.session.execute(
+        sa.select(qualification_categories.c.qualification_id, ServiceCategory.name_zh)
+        .join(ServiceCategory, ServiceCategory.id == qualification_categories.c.category_id)
+        .where(qualification_categories.c.qualification_id.in_([q.id for q in qualifications]))
+        .order_by(ServiceCategory.sort_order, ServiceCategory.id)
+    ):
+        covered.setdefault(qualification_id, []).append(name)
+    staff = db.session.execute(
+        sa.select(StaffMember.name, StaffMember.cert_number, StaffMember.title, StaffMember.id_number)
+        .where(StaffMember.provider_id == pid, StaffMember.deleted_at.is_(None))
+        .order_by(StaffMember.id)
+    ).all()
+    fees = db.session.execute(
+        sa.select(Fee.item, Fee.unit, Fee.price_min, Fee.price_max, Fee.basis)
+        .where(Fee.provider_id == pid, Fee.deleted_at.is_(None))
+        .order_by(Fee.id)
+    ).all()
     return {
         "uscc": provider.uscc or "",
         "name": provider.name,
         "former_names": provider.former_names,
         "legal_representative": provider.legal_representative,
-        "county": provider.county.name_zh if provider.county else "",
+        "county": county or "",
         "address": provider.address,
         "contact_person": provider.contact_person,
         "phone": provider.phone,
@@ -172,19 +252,20 @@ def snapshot(provider):
         "website": provider.website,
         "founded_on": provider.founded_on.isoformat() if provider.founded_on else "",
         "description": provider.description,
-        "categories": [c.name_zh for c in provider.categories],
-        "regions": [c.name_zh for c in provider.regions],
+        "categories": names(provider_categories, "category_id", ServiceCategory),
+        "regions": names(provider_regions, "county_id", County),
         "qualifications": [
             f"{q.cert_number}｜{q.issuer}｜{q.scope}｜{q.valid_from.isoformat()}—{q.valid_to.isoformat()}"
-            + (f"｜{q.file.original_name}（SHA-256 {q.file.sha256[:12]}）" if q.file else "")
-            + (f"｜{'、'.join(c.name_zh for c in q.categories)}" if q.categories else "")
-            for q in provider.qualifications
+            + (f"｜{q.original_name}（SHA-256 {q.sha256[:12]}）" if q.original_name else "")
+            + (f"｜{'、'.join(covered[q.id])}" if q.id in covered else "")
+            for q in qualifications
         ],
-        "staff": [f"{s.name}｜{s.cert_number}｜{s.title}｜{_id_fingerprint(s.id_number)}" for s in provider.staff],
+        "staff": [f"{m.name}｜{m.cert_number}｜{m.title}｜{_id_fingerprint(m.id_number)}" for m in staff],
         "fees": [
-            f"{f.item}｜{f.unit}｜{_money(f.price_min)}" + (f"—{_money(f.price_max)}" if f.price_max else "")
+            f"{f.item}｜{f.unit}｜{_money(f.price_min)}"
+            + (f"—{_money(f.price_max)}" if f.price_max else "")
             + f"｜{f.basis}"
-            for f in provider.fees
+            for f in fees
         ],
         "status": provider.status.value,
         "status_reason": provider.status_reason,
@@ -198,14 +279,22 @@ def _record(actor, provider, summary, before):
     changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
     if not changes:
         return None
-    number = (db.session.scalar(sa.select(sa.func.max(ProviderRevision.number))
-                                .where(ProviderRevision.provider_id == provider.id)) or 0) + 1
+    number = (
+        db.session.scalar(
+            sa.select(sa.func.max(ProviderRevision.number)).where(ProviderRevision.provider_id == provider.id)
+        )
+        or 0
+    ) + 1
     provider.revision_count = number
     provider.updated_at = utcnow()
     revision = ProviderRevision(
-        provider_id=provider.id, number=number, created_at=utcnow(),
-        actor_id=getattr(actor, "id", None), actor_label=getattr(actor, "email", None),
-        summary=summary, changes=changes,
+        provider_id=provider.id,
+        number=number,
+        created_at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "email", None),
+        summary=summary,
+        changes=changes,
     )
     db.session.add(revision)
     db.session.flush()
@@ -214,12 +303,14 @@ def _record(actor, provider, summary, before):
 
 def revisions(provider):
     return db.session.scalars(
-        sa.select(ProviderRevision).where(ProviderRevision.provider_id == provider.id)
+        sa.select(ProviderRevision)
+        .where(ProviderRevision.provider_id == provider.id)
         .order_by(ProviderRevision.number.desc())
     ).all()
 
 
 # --- the declaration -------------------------------------------------------------------------
+
 
 def _require_owner(actor, provider):
     if not permissions.can_edit_provider(actor, provider):
@@ -235,17 +326,6 @@ def _lock(provider):
 def _require_own_item(provider, item):
     if item is not None and (item.provider_id != provider.id or item.deleted_at is not None):
         raise PermissionDenied()
-
-
-def clean_uscc(value):
-    """Upper-case, without spaces; checked with python-stdnum (length, alphabet, check digit)."""
-    value = (value or "").replace(" ", "").replace("-", "").upper()
-    if not value:
-        return None
-    try:
-        return uscc_number.validate(value)
-    except ValidationError:
-        raise InvalidUSCC() from None
 
 
 def save_declaration(actor, provider, *, category_ids, region_ids, **values):
@@ -270,8 +350,9 @@ def save_declaration(actor, provider, *, category_ids, region_ids, **values):
     for key, value in values.items():
         setattr(provider, key, value.strip() if isinstance(value, str) else value)
     provider.categories = db.session.scalars(
-        sa.select(ServiceCategory).where(ServiceCategory.id.in_(_ids(category_ids)), ServiceCategory.active,
-                                         ServiceCategory.parent_id.is_not(None))
+        sa.select(ServiceCategory).where(
+            ServiceCategory.id.in_(_ids(category_ids)), ServiceCategory.active, ServiceCategory.parent_id.is_not(None)
+        )
     ).all()
     provider.regions = db.session.scalars(sa.select(County).where(County.id.in_(_ids(region_ids)), County.active)).all()
     db.session.flush()
@@ -313,8 +394,11 @@ def save_qualification(actor, provider, existing, *, upload=None, **values):
         raise ScanRequired()
     if "category_ids" in values:  # which of the agency's declared categories the certificate covers
         declared = {c.id for c in provider.categories}
-        values["categories"] = db.session.scalars(sa.select(ServiceCategory).where(
-            ServiceCategory.id.in_([i for i in _ids(values.pop("category_ids")) if i in declared]))).all()
+        values["categories"] = db.session.scalars(
+            sa.select(ServiceCategory).where(
+                ServiceCategory.id.in_([i for i in _ids(values.pop("category_ids")) if i in declared])
+            )
+        ).all()
     return _save_item(actor, provider, Qualification, existing, "qualification", values, upload)
 
 
@@ -356,9 +440,14 @@ def remove_item(actor, provider, item, summary):
 
 # --- publication -----------------------------------------------------------------------------
 
-def record_pledge_signed(actor, provider, signature):
-    """A signature on the pledge in force publishes the agency: no approval step."""
-    _lock(provider)
+
+def sign_pledge(actor, provider, text, **signing):
+    """The legal representative signs the pledge in force: the agency is published at once, with no
+    approval step (不设置准入条件). ``signing``: signer_name, signer_title, confirmed, client_address."""
+    _require_owner(actor, provider)
+    if missing_items(provider):
+        raise DeclarationIncomplete()
+    signature = pledges.sign(actor, provider, text, **signing)
     before = snapshot(provider)
     provider.pledge_version = signature.version
     provider.pledge_signed_at = signature.signed_at
@@ -368,6 +457,7 @@ def record_pledge_signed(actor, provider, signature):
         provider.status_changed_at = signature.signed_at
         provider.first_published_at = provider.first_published_at or signature.signed_at
     _record(actor, provider, "pledge", before)
+    return signature
 
 
 def withdraw(actor, provider):
@@ -412,6 +502,7 @@ def _set_status(actor, provider, status, reason):
 
 
 # --- qualification expiry --------------------------------------------------------------------
+
 
 def qualification_alerts(provider, today=None):
     """(expired, expiring within the reminder period) qualifications."""

@@ -1,6 +1,8 @@
-"""Search over agencies: one small interface (index, remove, search, status) with a Whoosh backend,
-kept in step with the database after each commit, and healed from the database when it is missing,
-stale or corrupt."""
+"""Search: one small interface (index, remove, search, status) with a Whoosh backend, fed by a
+document source that the app factory names (``providers.indexing.SOURCE``), kept in step by that
+source's session hooks, and healed from the database when it is missing, stale or corrupt.
+
+This package knows no domain: what a document holds and which records are indexed is the source's."""
 
 import fcntl
 import gc
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from marketplace.common import health
 from marketplace.search import analysis
 from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401  (the interface)
 
@@ -17,32 +20,38 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def init_app(app):
+def init_app(app, source):
+    """Open the index for ``app``; ``source`` has ``state()``, ``ids()`` and ``documents(ids)``."""
     analysis.init_jieba(Path(app.instance_path) / "jieba-cache")
     folder = Path(app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index")
     app.extensions["search"] = WhooshBackend(folder)
-    from marketplace.common import health
-    from marketplace.search import sync  # noqa: F401  (session hooks)
-
+    app.extensions["search_source"] = source
     health.register_check("search", health_check)
     if app.config.get("SEARCH_HEAL_ON_START", True):
         with app.app_context():
             try:
                 heal()
             except Exception as exc:  # e.g. before `flask db upgrade` made the tables
-                log.info("search index not checked at start (%s); `flask search check` does it later",
-                         exc.__class__.__name__)
+                log.info(
+                    "search index not checked at start (%s); `flask search check` does it later", exc.__class__.__name__
+                )
+
+
+def is_configured(app):
+    return "search" in app.extensions
 
 
 def backend():
     return current_app.extensions["search"]
 
 
-def health_check():
-    from marketplace.search.documents import database_state
+def source():
+    return current_app.extensions["search_source"]
 
+
+def health_check():
     state = backend().status()
-    count, latest = database_state()
+    count, latest = source().state()
     current_format = backend().stored_format() == analysis.index_format()
     ok = current_format and state["documents"] == count and state["latest_change"] >= latest
     return {"ok": ok, "documents": state["documents"], "expected": count, "format_current": current_format}
@@ -50,8 +59,6 @@ def health_check():
 
 def staleness():
     """Why the index must be rebuilt ("missing", "corrupt", "outdated", "stale"), or None when it is in step."""
-    from marketplace.search.documents import database_state
-
     engine = backend()
     if not engine.exists():
         return "missing"
@@ -70,7 +77,7 @@ def staleness():
             return "corrupt"
     if engine.stored_format() != analysis.index_format():
         return "outdated"  # built by an earlier version of the analysis or the documents
-    count, latest = database_state()
+    count, latest = source().state()
     if state["documents"] != count or state["latest_change"] < latest:
         return "stale"
     return None
@@ -78,18 +85,14 @@ def staleness():
 
 def reindex(progress=None):
     """Rebuild the whole index from the database; ``progress(n)`` is told of each batch."""
-    import sqlalchemy as sa
-
     from marketplace.extensions import db
-    from marketplace.providers.models import Provider
-    from marketplace.search.documents import LISTED, document, listed_query
 
-    ids = db.session.scalars(sa.select(Provider.id).where(Provider.status.in_(LISTED)).order_by(Provider.id)).all()
+    ids = source().ids()
 
     def batches():
         for start in range(0, len(ids), BATCH):
-            chunk = ids[start:start + BATCH]
-            docs = [document(p) for p in db.session.scalars(listed_query().where(Provider.id.in_(chunk)))]
+            chunk = ids[start : start + BATCH]
+            docs, _removed = source().documents(chunk)
             db.session.expunge_all()
             if progress:
                 progress(len(chunk))

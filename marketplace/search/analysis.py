@@ -20,10 +20,31 @@ FORMAT_VERSION = 2
 # The service categories' names are among them, so typing a category finds the agencies that name
 # it, in one posting list. A word added here is indexed from the next reindex; until then the
 # query asks for its parts (see backend._covering_words), which find the same agencies, slower.
-DOMAIN_WORDS = ("安全评价", "检测检验", "危化品", "危险化学品", "应急预案", "隐患排查", "职业卫生", "安全生产标准化",
-                "安全托管", "消防技术", "烟花爆竹", "金属冶炼", "有限空间", "粉尘涉爆", "安评",
-                "安全咨询", "安全培训", "隐患排查治理", "应急预案编制", "职业卫生技术服务", "消防技术服务",
-                "安全生产社会化服务", "烟花爆竹制造业")
+DOMAIN_WORDS = (
+    "安全评价",
+    "检测检验",
+    "危化品",
+    "危险化学品",
+    "应急预案",
+    "隐患排查",
+    "职业卫生",
+    "安全生产标准化",
+    "安全托管",
+    "消防技术",
+    "烟花爆竹",
+    "金属冶炼",
+    "有限空间",
+    "粉尘涉爆",
+    "安评",
+    "安全咨询",
+    "安全培训",
+    "隐患排查治理",
+    "应急预案编制",
+    "职业卫生技术服务",
+    "消防技术服务",
+    "安全生产社会化服务",
+    "烟花爆竹制造业",
+)
 # Short forms people type, and what they stand for in declarations.
 SYNONYMS = {
     "危化": ("危险化学品", "危化品"),
@@ -65,7 +86,7 @@ def search_words(text):
         width = len(word)
         for size in range(2, width):
             for i in range(width - size + 1):
-                part = word[i:i + size]
+                part = word[i : i + size]
                 if frequencies.get(part):
                     yield part, start + i, start + i + size
         yield word, start, start + width
@@ -86,14 +107,56 @@ class ChineseTokenizer(Tokenizer):
 
 
 # jieba's analyzer filters: English stop words and the three commonest Chinese particles.
-STOP_WORDS = frozenset(("a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
-                        "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
-                        "when", "will", "with", "yet", "you", "your", "的", "了", "和"))
+STOP_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "for",
+        "from",
+        "have",
+        "if",
+        "in",
+        "is",
+        "it",
+        "may",
+        "not",
+        "of",
+        "on",
+        "or",
+        "tbd",
+        "that",
+        "the",
+        "this",
+        "to",
+        "us",
+        "we",
+        "when",
+        "will",
+        "with",
+        "yet",
+        "you",
+        "your",
+        "的",
+        "了",
+        "和",
+    )
+)
 
 
 def chinese_analyzer():
-    return (ChineseTokenizer() | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=1)
-            | StemFilter(stemfn=stem, ignore=None, cachesize=50000))
+    return (
+        ChineseTokenizer()
+        | LowercaseFilter()
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | StemFilter(stemfn=stem, ignore=None, cachesize=50000)
+    )
 
 
 def index_format():

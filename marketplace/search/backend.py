@@ -10,9 +10,10 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 
-from whoosh import fields, index, query as Q, sorting
+from whoosh import fields, index, sorting
+from whoosh import query as Q
 from whoosh.analysis import RegexTokenizer
-from whoosh.highlight import HtmlFormatter, ContextFragmenter
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
 
 from marketplace.search import analysis
 
@@ -210,11 +211,12 @@ class WhooshBackend:
             page = min(max(1, q.page), pages)
             if not searched_text:  # the directory without a text query: no scores, one cached order
                 order = self._cached_order(searcher, query, "rating" if q.sort == "rating" else "published_ts")
-                chosen = order[(page - 1) * q.per_page: page * q.per_page]
+                chosen = order[(page - 1) * q.per_page : page * q.per_page]
                 hits = [Hit(int(searcher.stored_fields(docnum)["id"])) for docnum in chosen]
                 return SearchResult(hits, total, page, pages, facet_counts, None)
-            results = searcher.search_page(query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse,
-                                           terms=True)
+            results = searcher.search_page(
+                query, page, pagelen=q.per_page, sortedby=sortedby, reverse=reverse, terms=True
+            )
             results.results.fragmenter = ContextFragmenter(maxchars=80, surround=24)
             results.results.formatter = HtmlFormatter(tagname="mark", between=" … ")
             hits = []
@@ -386,7 +388,7 @@ def _covering_words(text, tokens, reader):
     covered, chosen = [False] * len(text), []
     for token in sorted(indexed, key=len, reverse=True):
         start = text.find(token)
-        while start != -1 and all(covered[start:start + len(token)]):
+        while start != -1 and all(covered[start : start + len(token)]):
             start = text.find(token, start + 1)
         if start == -1:
             continue

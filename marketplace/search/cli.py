@@ -3,13 +3,9 @@
 import time
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from marketplace import search
-from marketplace.extensions import db
-from marketplace.providers.models import Provider
-from marketplace.search.documents import LISTED
 
 search_cli = AppGroup("search", help="The agencies' search index.")
 
@@ -17,7 +13,7 @@ search_cli = AppGroup("search", help="The agencies' search index.")
 @search_cli.command("reindex")
 def reindex_command():
     """Rebuild the search index from the database, with a progress bar."""
-    total = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status.in_(LISTED)))
+    total, _latest = search.source().state()
     started = time.perf_counter()
     with click.progressbar(length=total, label="Indexing agencies") as bar:
         count = search.reindex(progress=bar.update)

@@ -5,9 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from marketplace.common.cli import DEMO_DOMAIN, DEMO_PASSWORD
+from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker, one live server
 
 
 def test_register_switch_language_log_out_and_back_in(live_server, page, shot):
@@ -145,9 +145,11 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     shot(page, "verified")
 
     with page.expect_download() as download:
-        page.evaluate("url => { const a = document.createElement('a'); a.href = url; a.download = 'c.pdf'; "
-                      "document.body.appendChild(a); a.click(); }",
-                      page.get_by_role("link", name=re.compile("PDF")).get_attribute("href"))
+        page.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.download = 'c.pdf'; "
+            "document.body.appendChild(a); a.click(); }",
+            page.get_by_role("link", name=re.compile("PDF")).get_attribute("href"),
+        )
     assert download.value.path().read_bytes().startswith(b"%PDF")
 
     # Listed at once, with no regulator involved

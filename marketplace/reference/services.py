@@ -1,13 +1,16 @@
-"""Reference data rules: counties and service categories are data that admins edit, never delete."""
+"""Reference data rules: counties and service categories are data that admins edit, never delete.
+
+Only administrators reach these services (the admin pages' ``can_manage_reference_data`` guard,
+the CLI and seeding); the audit log records who made each change.
+"""
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
-from marketplace.auth import permissions
-from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.models import ENGAGEMENT_KINDS, County, ServiceCategory
+from marketplace.common.errors import DomainError
 from marketplace.extensions import db
+from marketplace.reference.models import ENGAGEMENT_KINDS, County, ServiceCategory
 
 
 class DuplicateCode(DomainError):
@@ -23,11 +26,6 @@ class DuplicateName(DomainError):
 class InvalidParent(DomainError):
     message = _l("Choose a top-level group as the parent.")
     field = "parent_id"
-
-
-def _require_admin(actor):
-    if actor is not permissions.SYSTEM and not permissions.can_manage_reference_data(actor):
-        raise PermissionDenied()
 
 
 class ValueRequired(DomainError):
@@ -50,9 +48,8 @@ def list_counties(active_only=False):
     return db.session.scalars(query).all()
 
 
-def save_county(actor, county, **values):
+def save_county(county, **values):
     """Create (``county=None``) or update a county."""
-    _require_admin(actor)
     values = _clean(values)
     clash = sa.select(County.id).where(County.id != (county.id if county else -1))
     if db.session.scalar(clash.where(County.code == values["code"])):
@@ -81,9 +78,8 @@ def category_tree(active_only=False):
     return db.session.scalars(query).all()
 
 
-def save_category(actor, category, **values):
+def save_category(category, **values):
     """Create (``category=None``) or update a service category; two levels only."""
-    _require_admin(actor)
     values = _clean(values)
     if values.get("engagement_kind", "other") not in ENGAGEMENT_KINDS:
         raise DomainError(_l("Choose a kind of work from the list."), field="engagement_kind")

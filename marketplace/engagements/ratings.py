@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.time import as_utc, utcnow
-from marketplace.enterprises.models import EngagementStatus, Rating
+from marketplace.common.time import utcnow
+from marketplace.engagements.models import Engagement, EngagementStatus, Rating
 from marketplace.extensions import db
+from marketplace.providers import indexing, signals
 from marketplace.providers.models import Provider
 
 RATING_WINDOW = timedelta(days=180)
@@ -54,43 +56,51 @@ def _text(value, field, required=False):
 def _adjust(provider_id, count, total):
     """Add to the agency's totals in one statement (two ratings at once both count), and mark the
     agency changed so the search index picks up its new average after the commit."""
-    db.session.execute(sa.update(Provider).where(Provider.id == provider_id).values(
-        rating_count=Provider.rating_count + count, rating_total=Provider.rating_total + total,
-        updated_at=utcnow()))
+    db.session.execute(
+        sa.update(Provider)
+        .where(Provider.id == provider_id)
+        .values(
+            rating_count=Provider.rating_count + count, rating_total=Provider.rating_total + total, updated_at=utcnow()
+        )
+    )
     provider = db.session.get(Provider, provider_id)
     db.session.refresh(provider, ["rating_count", "rating_total", "updated_at"])
-    db.session.info.setdefault("search_ids", set()).add(provider_id)
+    indexing.mark_changed([provider_id])
 
 
-def check_can_rate(user, engagement, now=None):
-    """Raise the reason ``user`` cannot rate ``engagement`` now, if there is one."""
+def rating_refusal(user, engagement, now=None):
+    """Why ``user`` cannot rate ``engagement`` now (a ``DomainError``), or None when they can."""
     if not permissions.is_engagement_client(user, engagement):
-        raise PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
+        return PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
     if engagement.status is not EngagementStatus.COMPLETED:
-        raise NotCompleted()
+        return NotCompleted()
     if engagement.rating is not None:
-        raise AlreadyRated()
-    if (now or utcnow()) - as_utc(engagement.completed_at) > RATING_WINDOW:
-        raise WindowClosed()
+        return AlreadyRated()
+    if (now or utcnow()) - engagement.completed_at > RATING_WINDOW:
+        return WindowClosed()
+    return None
 
 
 def can_rate(user, engagement, now=None):
-    try:
-        check_can_rate(user, engagement, now)
-    except DomainError:
-        return False
-    return True
+    return rating_refusal(user, engagement, now) is None
 
 
 def rate(actor, engagement, *, score, text, now=None):
     if not permissions.is_engagement_client(actor, engagement):
         raise PermissionDenied(_l("Only the enterprise that contracted this engagement can rate it."))
     db.session.refresh(engagement, with_for_update=True)
-    check_can_rate(actor, engagement, now)
+    reason = rating_refusal(actor, engagement, now)
+    if reason is not None:
+        raise reason
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise RatingError(_l("Choose from 1 to 5 stars."), field="score")
-    rating = Rating(engagement_id=engagement.id, provider_id=engagement.provider_id,
-                    enterprise_id=engagement.enterprise_id, score=score, text=_text(text, "text"))
+    rating = Rating(
+        engagement_id=engagement.id,
+        provider_id=engagement.provider_id,
+        enterprise_id=engagement.enterprise_id,
+        score=score,
+        text=_text(text, "text"),
+    )
     db.session.add(rating)
     try:
         with db.session.begin_nested():
@@ -126,22 +136,24 @@ def hide(actor, rating, reason):
 
 def latest_for_provider(provider_id, limit=20):
     """The agency's latest ratings for its public profile (hidden ones say why), with what they show."""
-    from sqlalchemy.orm import selectinload
-
-    from marketplace.enterprises.models import Engagement
-
     return db.session.scalars(
-        sa.select(Rating).where(Rating.provider_id == provider_id)
-        .order_by(Rating.created_at.desc(), Rating.id.desc()).limit(limit)
-        .options(selectinload(Rating.enterprise),
-                 selectinload(Rating.engagement).selectinload(Engagement.category))).all()
+        sa.select(Rating)
+        .where(Rating.provider_id == provider_id)
+        .order_by(Rating.created_at.desc(), Rating.id.desc())
+        .limit(limit)
+        .options(selectinload(Rating.enterprise), selectinload(Rating.engagement).selectinload(Engagement.category))
+    ).all()
 
 
 def distribution(provider_id):
     """{score: count} of visible ratings."""
-    return dict(db.session.execute(
-        sa.select(Rating.score, sa.func.count()).where(Rating.provider_id == provider_id, Rating.hidden_at.is_(None))
-        .group_by(Rating.score)).all())
+    return dict(
+        db.session.execute(
+            sa.select(Rating.score, sa.func.count())
+            .where(Rating.provider_id == provider_id, Rating.hidden_at.is_(None))
+            .group_by(Rating.score)
+        ).all()
+    )
 
 
 def recompute_totals(provider_ids=None):
@@ -157,4 +169,10 @@ def recompute_totals(provider_ids=None):
         provider_ids = db.session.scalars(sa.select(Provider.id)).all()
     db.session.execute(statement.execution_options(synchronize_session=False))
     db.session.expire_all()
-    db.session.info.setdefault("search_ids", set()).update(provider_ids)
+    indexing.mark_changed(provider_ids)
+
+
+@signals.profile_shown.connect
+def _profile_ratings(provider):
+    """The agency's public profile lists its latest ratings."""
+    return {"ratings": latest_for_provider(provider.id)}

@@ -3,10 +3,11 @@
 Every public page shows them (filters, badges, the home page), and they change a few times a year,
 by an administrator. The cache is dropped in this process when a commit touches either table, and
 rebuilt at most ``REFERENCE_CACHE_SECONDS`` (30 s) after an edit made in another worker. Pages that
-edit reference data use the ORM functions in ``common.services`` instead."""
+edit reference data use the ORM functions in ``reference.services`` instead."""
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -14,8 +15,10 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.common.models import BilingualNameMixin, County, ServiceCategory
+from marketplace.common.i18n import current_language
+from marketplace.common.models import BilingualNameMixin
 from marketplace.extensions import db
+from marketplace.reference.models import County, ServiceCategory
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +41,7 @@ class Snapshot:
     groups: tuple  # top-level categories, in display order, each with its children
     county_by_id: dict = field(repr=False)
     category_by_id: dict = field(repr=False)
+    shared_names: frozenset = field(default=frozenset(), repr=False)  # ids of categories named as in another group
 
     def active_counties(self):
         return [c for c in self.counties if c.active]
@@ -45,18 +49,43 @@ class Snapshot:
     def active_groups(self):
         return [g for g in self.groups if g.active]
 
+    def category_label(self, category_id):
+        """A category's name in the UI language, with its group where another group has a category of the
+        same name (金属冶炼 is both evaluated and tested): "金属冶炼（安全评价）"."""
+        category = self.category_by_id.get(category_id)
+        if category is None:
+            return ""
+        if category_id not in self.shared_names:
+            return category.name
+        group = self.category_by_id[category.parent_id]
+        if current_language() == "en":
+            return f"{category.name} ({group.name})"
+        return f"{category.name}（{group.name}）"
+
 
 def _load():
     def ref(row, **extra):
         return Ref(row.id, row.code, row.name_zh, row.name_en, row.active, row.sort_order, **extra)
 
-    counties = tuple(ref(c) for c in db.session.execute(
-        sa.select(County.id, County.code, County.name_zh, County.name_en, County.active, County.sort_order)
-        .order_by(County.sort_order, County.id)))
+    counties = tuple(
+        ref(c)
+        for c in db.session.execute(
+            sa.select(
+                County.id, County.code, County.name_zh, County.name_en, County.active, County.sort_order
+            ).order_by(County.sort_order, County.id)
+        )
+    )
     rows = db.session.execute(
-        sa.select(ServiceCategory.id, ServiceCategory.code, ServiceCategory.name_zh, ServiceCategory.name_en,
-                  ServiceCategory.active, ServiceCategory.sort_order, ServiceCategory.parent_id)
-        .order_by(ServiceCategory.sort_order, ServiceCategory.id)).all()
+        sa.select(
+            ServiceCategory.id,
+            ServiceCategory.code,
+            ServiceCategory.name_zh,
+            ServiceCategory.name_en,
+            ServiceCategory.active,
+            ServiceCategory.sort_order,
+            ServiceCategory.parent_id,
+        ).order_by(ServiceCategory.sort_order, ServiceCategory.id)
+    ).all()
     children = {}
     for row in rows:
         if row.parent_id is not None:
@@ -64,7 +93,9 @@ def _load():
     groups = tuple(ref(row, children=tuple(children.get(row.id, ()))) for row in rows if row.parent_id is None)
     categories = {g.id: g for g in groups}
     categories.update({c.id: c for kids in children.values() for c in kids})
-    return Snapshot(counties, groups, {c.id: c for c in counties}, categories)
+    by_name = Counter(c.name_zh for kids in children.values() for c in kids)
+    shared = frozenset(c.id for kids in children.values() for c in kids if by_name[c.name_zh] > 1)
+    return Snapshot(counties, groups, {c.id: c for c in counties}, categories, shared)
 
 
 class ReferenceCache:
@@ -87,6 +118,7 @@ class ReferenceCache:
 
 def init_app(app):
     app.extensions["reference"] = ReferenceCache(app.config.get("REFERENCE_CACHE_SECONDS", 30))
+    app.jinja_env.filters["category_label"] = lambda category: snapshot().category_label(category.id)
 
 
 def snapshot():
@@ -101,8 +133,10 @@ def clear():
 
 @event.listens_for(Session, "after_flush")
 def _note(session, flush_context):
-    if any(isinstance(obj, (County, ServiceCategory))
-           for obj in list(session.new) + list(session.dirty) + list(session.deleted)):
+    if any(
+        isinstance(obj, (County, ServiceCategory))
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted)
+    ):
         session.info["reference_changed"] = True
 
 

@@ -1,34 +1,29 @@
 """The life of an engagement: request → quote → contract → work → report → completion, or
-declined / withdrawn / cancelled. Every step names who may take it and from which states; an
-illegal step is refused with a message saying why, and every step is written to the timeline.
+declined / withdrawn / cancelled. Every step names who may take it, from which states, and the
+guard that must hold besides; an illegal step is refused with a message saying why, and every step
+is written to the timeline.
 
-Services flush but never commit; views and CLI commands commit.
+Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common.errors import DomainError, PermissionDenied
-from marketplace.common.models import County, ServiceCategory
+from marketplace.common.errors import DomainError, NotFound, PermissionDenied
 from marketplace.common.time import local_today, utcnow
 from marketplace.common.uploads import UploadRejected, store_upload
+from marketplace.engagements import choice, queries
+from marketplace.engagements.models import Engagement, EngagementEvent, EngagementFile, Report, SiteNotice
+from marketplace.engagements.models import EngagementStatus as S
 from marketplace.enterprises import services as enterprises
-from marketplace.enterprises.models import (
-    WORK_STATUSES, Engagement, EngagementEvent, EngagementFile, EngagementStatus as S, Report, SiteNotice,
-)
 from marketplace.extensions import db
 from marketplace.providers.models import StaffMember
-
-ASSESSMENT, ADVISORY = "assessment", "advisory"
-CONFLICT_WINDOW = timedelta(days=365)
+from marketplace.reference.models import ASSESSMENT, County
 
 
 class IllegalStep(DomainError):
@@ -77,6 +72,18 @@ class ReportRequired(DomainError):
     message = _l("The agency has not issued the report yet: completion is confirmed once it has.")
 
 
+class ReportAlreadyIssued(IllegalStep):
+    message = _l("The report for this engagement has already been issued.")
+
+
+class ReportBeforeSiteWork(DomainError):
+    field = "issued_on"
+
+
+class FileNotRemovable(PermissionDenied):
+    message = _l("Only the side that attached a file can remove it.")
+
+
 EVENT_LABELS = {
     "request": _l("Requested by the enterprise"),
     "quote": _l("Quoted by the agency"),
@@ -89,16 +96,46 @@ EVENT_LABELS = {
     "cancel": _l("Contract cancelled"),
     "report": _l("Report issued"),
     "confirm": _l("Completion confirmed by the enterprise"),
+    "attach": _l("File attached"),
+    "remove_file": _l("File removed"),
 }
 
 
-# --- steps: who may take them, and from where ---------------------------------------------------
+# --- steps: who may take them, from where, and what must hold besides ----------------------------
+
+
+def needs_site_notice(engagement):
+    """Assessments (evaluation, testing) are announced to the site's county bureau before the work."""
+    return engagement.category.engagement_kind == ASSESSMENT
+
+
+def _no_report_yet(engagement, item):
+    return ReportAlreadyIssued() if engagement.report is not None else None
+
+
+def _report_issued(engagement, item):
+    return ReportRequired() if engagement.report is None else None
+
+
+def _site_notice_filed(engagement, item):
+    if needs_site_notice(engagement) and queries.latest_site_notice(engagement) is None:
+        return SiteNoticeRequired()
+    return None
+
+
+def _own_attachment(engagement, item):
+    if item is None or item.engagement_id != engagement.id or item.deleted_at is not None:
+        return NotFound()
+    return None
+
 
 @dataclass(frozen=True)
 class Step:
     side: str  # "enterprise", "agency" or "either"
     allowed_from: tuple
     label: object
+    guard: object = None  # (engagement, item) -> the DomainError that forbids the step now, or None
+    who: object = None  # (user, engagement, item) -> bool, a named permission beyond the side
 
 
 STEPS = {
@@ -107,11 +144,19 @@ STEPS = {
     "withdraw": Step("enterprise", (S.REQUESTED, S.QUOTED), _l("withdraw the request")),
     "accept": Step("enterprise", (S.QUOTED,), _l("accept the quote")),
     "site_notice": Step("agency", (S.CONTRACTED, S.IN_PROGRESS), _l("file the on-site notice")),
-    "start": Step("agency", (S.CONTRACTED,), _l("start the work")),
+    "start": Step("agency", (S.CONTRACTED,), _l("start the work"), _site_notice_filed),
     "cancel": Step("either", (S.CONTRACTED, S.IN_PROGRESS), _l("cancel the contract")),
-    "report": Step("agency", (S.IN_PROGRESS,), _l("issue the report")),
-    "confirm": Step("enterprise", (S.IN_PROGRESS,), _l("confirm completion")),
+    "report": Step("agency", (S.IN_PROGRESS,), _l("issue the report"), _no_report_yet),
+    "confirm": Step("enterprise", (S.IN_PROGRESS,), _l("confirm completion"), _report_issued),
     "attach": Step("either", (S.CONTRACTED, S.IN_PROGRESS, S.COMPLETED), _l("attach the contract")),
+    # Evidence stays once the work is done: a file can be taken back only while the work is open.
+    "remove_file": Step(
+        "either",
+        (S.CONTRACTED, S.IN_PROGRESS),
+        _l("remove a file"),
+        _own_attachment,
+        permissions.can_remove_engagement_file,
+    ),
 }
 
 
@@ -123,39 +168,58 @@ def side_of(user, engagement):
     return None
 
 
-def may(user, engagement, action):
-    """Whether ``user`` may take ``action`` now (templates use it to show only possible actions)."""
+def refusal(user, engagement, action, item=None):
+    """Why ``user`` may not take ``action`` now (a ``DomainError``), or None when they may."""
     step = STEPS[action]
     side = side_of(user, engagement)
-    if side is None or (step.side != "either" and step.side != side) or engagement.status not in step.allowed_from:
-        return False
-    if action == "report":
-        return engagement.report is None
-    if action == "confirm":
-        return engagement.report is not None
-    return True
-
-
-def _begin(actor, engagement, action):
-    """Lock the engagement, then check the actor's side and the state: two tabs, two workers and a
-    stale page all meet the same rule."""
-    db.session.refresh(engagement, with_for_update=True)
-    step = STEPS[action]
-    side = side_of(actor, engagement)
     if side is None or (step.side != "either" and step.side != side):
-        raise PermissionDenied(_l("Only the %(side)s of this engagement can %(step)s.",
-                                  side=_l("enterprise") if step.side == "enterprise" else _l("agency"),
-                                  step=step.label))
+        return PermissionDenied(
+            _l(
+                "Only the %(side)s of this engagement can %(step)s.",
+                side=_l("enterprise") if step.side == "enterprise" else _l("agency"),
+                step=step.label,
+            )
+        )
     if engagement.status not in step.allowed_from:
-        raise IllegalStep(_l("You cannot %(step)s now: the engagement is %(status)s.",
-                             step=step.label, status=engagement.status.label))
-    return side
+        return IllegalStep(
+            _l(
+                "You cannot %(step)s now: the engagement is %(status)s.",
+                step=step.label,
+                status=engagement.status.label,
+            )
+        )
+    reason = step.guard(engagement, item) if step.guard else None
+    if reason is None and step.who is not None and not step.who(user, engagement, item):
+        reason = FileNotRemovable()
+    return reason
+
+
+def may(user, engagement, action, item=None):
+    """Whether ``user`` may take ``action`` now (templates use it to offer only possible actions)."""
+    return refusal(user, engagement, action, item) is None
+
+
+def _begin(actor, engagement, action, item=None):
+    """Lock the engagement, then check the actor, the state and the step's guard: two tabs, two
+    workers and a stale page all meet the same rule."""
+    db.session.refresh(engagement, with_for_update=True)
+    reason = refusal(actor, engagement, action, item)
+    if reason is not None:
+        raise reason
+    return side_of(actor, engagement)
 
 
 def _event(actor, engagement, action, before, note=""):
-    db.session.add(EngagementEvent(engagement_id=engagement.id, actor_id=getattr(actor, "id", None), action=action,
-                                   from_status=before.value if before else None, to_status=engagement.status.value,
-                                   note=note or ""))
+    db.session.add(
+        EngagementEvent(
+            engagement_id=engagement.id,
+            actor_id=getattr(actor, "id", None),
+            action=action,
+            from_status=before.value if before else None,
+            to_status=engagement.status.value,
+            note=note or "",
+        )
+    )
 
 
 def _reason(text):
@@ -184,74 +248,65 @@ def _period(start, end, *, future=True):
 
 def _team(provider, staff_ids):
     ids = [i for i in (staff_ids or []) if isinstance(i, int) and 0 < i < 2**31]
-    team = db.session.scalars(sa.select(StaffMember).where(
-        StaffMember.id.in_(ids), StaffMember.provider_id == provider.id, StaffMember.deleted_at.is_(None))
-        .order_by(StaffMember.id)).all()
+    team = db.session.scalars(
+        sa.select(StaffMember)
+        .where(StaffMember.id.in_(ids), StaffMember.provider_id == provider.id, StaffMember.deleted_at.is_(None))
+        .order_by(StaffMember.id)
+    ).all()
     if not team or len(team) != len(set(ids)):
         raise TeamRequired()
     return team
 
 
-# --- loading --------------------------------------------------------------------------------------
-
-def get_engagement_or_404(engagement_id, user):
-    """An engagement the user may see: 404 when it does not exist, 403 when it is someone else's."""
-    engagement = db.session.get(Engagement, engagement_id, options=[
-        selectinload(Engagement.team), selectinload(Engagement.report), selectinload(Engagement.rating)])
-    if engagement is None:
-        abort(404)
-    if not permissions.can_view_engagement(user, engagement):
-        abort(403)
-    return engagement
-
-
-def timeline(engagement):
-    return db.session.scalars(sa.select(EngagementEvent).where(EngagementEvent.engagement_id == engagement.id)
-                              .order_by(EngagementEvent.id)).all()
-
-
-def site_notices(engagement):
-    return db.session.scalars(sa.select(SiteNotice).where(SiteNotice.engagement_id == engagement.id)
-                              .order_by(SiteNotice.id.desc())).all()
-
-
-def files(engagement):
-    return db.session.scalars(sa.select(EngagementFile).where(
-        EngagementFile.engagement_id == engagement.id, EngagementFile.deleted_at.is_(None))
-        .order_by(EngagementFile.id)).all()
-
-
-def needs_site_notice(engagement):
-    return engagement.category.engagement_kind == ASSESSMENT
-
-
 # --- the enterprise asks ------------------------------------------------------------------------
 
-def request_service(actor, provider, *, category_id, scope, site_address, county_id, expected_start, expected_end,
-                    budget=None, confirmed=()):
+
+def request_service(
+    actor,
+    provider,
+    *,
+    category_id,
+    scope,
+    site_address,
+    county_id,
+    expected_start,
+    expected_end,
+    budget=None,
+    confirmed=(),
+):
     """An enterprise asks one agency for a service. Suspended agencies and undeclared categories are
-    refused; warnings (outdated pledge, expired qualification) must be confirmed."""
+    refused; warnings (outdated pledge, expired qualification, advised and assessed) must be confirmed."""
     enterprise = enterprises.require_enterprise(actor)
-    enterprises.check_choosable(provider, category_id)
+    choice.check_choosable(provider, category_id)
     county = db.session.get(County, county_id or 0)
     if county is None or not county.active:
         raise DomainError(_l("Choose the county where the work will be done."), field="county_id")
     if county.id not in {c.id for c in provider.regions}:
-        raise DomainError(_l("This agency does not serve %(county)s: it declares the counties it works in.",
-                             county=county.name), field="county_id")
+        raise DomainError(
+            _l("This agency does not serve %(county)s: it declares the counties it works in.", county=county.name),
+            field="county_id",
+        )
     _period(expected_start, expected_end)
-    warnings = enterprises.choice_warnings(provider, category_id)
+    warnings = choice.choice_warnings(provider, category_id, enterprise=enterprise)
     if set(warnings) - set(confirmed or ()):
-        raise enterprises.WarningsNotConfirmed()
+        raise choice.WarningsNotConfirmed()
     scope, site_address = (scope or "").strip(), (site_address or "").strip()
     if not scope:
         raise DomainError(_l("Describe what the work should cover."), field="scope")
     if not site_address:
         raise DomainError(_l("Enter the address of the site."), field="site_address")
     engagement = Engagement(
-        enterprise_id=enterprise.id, provider_id=provider.id, category_id=category_id, county_id=county.id,
-        scope=scope, site_address=site_address, expected_start=expected_start, expected_end=expected_end,
-        budget=_amount(budget, "budget"), warnings_confirmed=sorted(warnings), status=S.REQUESTED,
+        enterprise_id=enterprise.id,
+        provider_id=provider.id,
+        category_id=category_id,
+        county_id=county.id,
+        scope=scope,
+        site_address=site_address,
+        expected_start=expected_start,
+        expected_end=expected_end,
+        budget=_amount(budget, "budget"),
+        warnings_confirmed=sorted(warnings),
+        status=S.REQUESTED,
     )
     db.session.add(engagement)
     db.session.flush()
@@ -272,10 +327,12 @@ def accept(actor, engagement, confirmed=()):
     (it may have been suspended since the request) and new warnings must be confirmed."""
     _begin(actor, engagement, "accept")
     provider = engagement.provider
-    enterprises.check_choosable(provider, engagement.category_id)
-    warnings = enterprises.choice_warnings(provider, engagement.category_id)
+    choice.check_choosable(provider, engagement.category_id)
+    warnings = choice.choice_warnings(
+        provider, engagement.category_id, enterprise=engagement.enterprise, engagement=engagement
+    )
     if set(warnings) - set(confirmed or ()) - set(engagement.warnings_confirmed or ()):
-        raise enterprises.WarningsNotConfirmed()
+        raise choice.WarningsNotConfirmed()
     before, engagement.status = engagement.status, S.CONTRACTED
     engagement.contracted_at = utcnow()
     engagement.warnings_confirmed = sorted(set(engagement.warnings_confirmed or ()) | set(warnings))
@@ -286,8 +343,6 @@ def accept(actor, engagement, confirmed=()):
 
 def confirm_completion(actor, engagement):
     _begin(actor, engagement, "confirm")
-    if engagement.report is None:
-        raise ReportRequired()
     before, engagement.status = engagement.status, S.COMPLETED
     engagement.completed_at = utcnow()
     _event(actor, engagement, "confirm", before)
@@ -295,6 +350,7 @@ def confirm_completion(actor, engagement):
 
 
 # --- the agency answers and works -----------------------------------------------------------------
+
 
 def quote(actor, engagement, *, fee, start, end, team_ids, note=""):
     """The agency answers with a fee, dates and a team from its declared staff (again, to revise)."""
@@ -329,21 +385,23 @@ def file_site_notice(actor, engagement, *, onsite_from, onsite_to, address, team
     address = (address or "").strip() or engagement.site_address
     team = _team(engagement.provider, team_ids)
     notice = SiteNotice(
-        engagement_id=engagement.id, county_id=engagement.county_id, onsite_from=onsite_from, onsite_to=onsite_to,
-        address=address[:300], note=(note or "").strip()[:2000], filed_by_id=getattr(actor, "id", None),
+        engagement_id=engagement.id,
+        county_id=engagement.county_id,
+        onsite_from=onsite_from,
+        onsite_to=onsite_to,
+        address=address[:300],
+        note=(note or "").strip()[:2000],
+        filed_by_id=getattr(actor, "id", None),
         team=[{"name": m.name, "title": m.title, "cert_number": m.cert_number} for m in team],
     )
     db.session.add(notice)
-    _event(actor, engagement, "site_notice", engagement.status,
-           f"{onsite_from.isoformat()} – {onsite_to.isoformat()}")
+    _event(actor, engagement, "site_notice", engagement.status, f"{onsite_from.isoformat()} – {onsite_to.isoformat()}")
     db.session.flush()
     return notice
 
 
 def start(actor, engagement):
     _begin(actor, engagement, "start")
-    if needs_site_notice(engagement) and not site_notices(engagement):
-        raise SiteNoticeRequired()
     before, engagement.status = engagement.status, S.IN_PROGRESS
     engagement.started_at = utcnow()
     _event(actor, engagement, "start", before)
@@ -368,18 +426,30 @@ def normalise_report_number(value):
 
 
 def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None):
-    """The agency issues its report: a number unique within the agency, publicly verifiable."""
+    """The agency issues its report: a number unique within the agency, publicly verifiable. An
+    assessment's report cannot be dated before the on-site work of its latest notice has ended."""
     _begin(actor, engagement, "report")
-    if engagement.report is not None:
-        raise IllegalStep(_l("The report for this engagement has already been issued."))
     number = normalise_report_number(report_no)
     if not REPORT_NUMBER.match(number):
         raise InvalidReportNumber()
-    if db.session.scalar(sa.select(Report.id).where(Report.provider_id == engagement.provider_id,
-                                                    Report.report_no == number)) is not None:
+    if (
+        db.session.scalar(
+            sa.select(Report.id).where(Report.provider_id == engagement.provider_id, Report.report_no == number)
+        )
+        is not None
+    ):
         raise DuplicateReportNumber()
     if issued_on is None or issued_on > local_today():
         raise DomainError(_l("The issue date cannot be in the future."), field="issued_on")
+    notice = queries.latest_site_notice(engagement) if needs_site_notice(engagement) else None
+    if notice is not None and issued_on < notice.onsite_to:
+        raise ReportBeforeSiteWork(
+            _l(
+                "The report cannot be dated before the on-site work ends (%(date)s, as the "
+                "latest on-site notice says). File a new notice if the dates changed.",
+                date=notice.onsite_to.isoformat(),
+            )
+        )
     title = (title or "").strip()
     if not title:
         raise DomainError(_l("Enter the report's title."), field="title")
@@ -389,9 +459,15 @@ def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None)
         if stored.mime_type != "application/pdf":
             raise UploadRejected(_l("The report must be a PDF."), field="file")
     report = Report(
-        engagement_id=engagement.id, provider_id=engagement.provider_id, report_no=number, title=title[:200],
-        issued_on=issued_on, file_id=stored.id if stored else None, provider_name=engagement.provider.name,
-        enterprise_name=engagement.enterprise.name, category_name=engagement.category.name_zh,
+        engagement_id=engagement.id,
+        provider_id=engagement.provider_id,
+        report_no=number,
+        title=title[:200],
+        issued_on=issued_on,
+        file_id=stored.id if stored else None,
+        provider_name=engagement.provider.name,
+        enterprise_name=engagement.enterprise.name,
+        category_name=engagement.category.name_zh,
     )
     db.session.add(report)
     try:
@@ -409,39 +485,34 @@ def attach_file(actor, engagement, upload, description=""):
     """Either side attaches the signed contract (PDF, JPEG or PNG)."""
     side = _begin(actor, engagement, "attach")
     stored = store_upload(upload, actor=actor, field="file")
-    attached = EngagementFile(engagement_id=engagement.id, file_id=stored.id, side=side,
-                              description=(description or "").strip()[:200])
+    attached = EngagementFile(
+        engagement_id=engagement.id, file_id=stored.id, side=side, description=(description or "").strip()[:200]
+    )
     db.session.add(attached)
+    _event(actor, engagement, "attach", engagement.status, stored.original_name)
     db.session.flush()
     return attached
 
 
 def remove_file(actor, engagement, attached):
-    """A side removes a file it attached (the row and the file are kept)."""
-    side = side_of(actor, engagement)
-    if attached.engagement_id != engagement.id or attached.deleted_at is not None:
-        abort(404)
-    if side != attached.side:
-        raise PermissionDenied(_l("Only the side that attached a file can remove it."))
+    """The side that attached a file takes it back while the work is open. The row and the file are
+    kept (regulators still read it, marked removed) and the removal is on the timeline."""
+    _begin(actor, engagement, "remove_file", attached)
     attached.deleted_at = utcnow()
+    attached.deleted_by_id = getattr(actor, "id", None)
+    _event(actor, engagement, "remove_file", engagement.status, attached.file.original_name)
     db.session.flush()
 
 
 # --- referee and player -----------------------------------------------------------------------
 
+
 def _flag_conflict(engagement):
     """Advising an enterprise (consulting, hazard investigation) and assessing it (evaluation,
     testing) within 12 months makes the agency both player and referee: both engagements are flagged."""
-    kind = engagement.category.engagement_kind
-    other = {ASSESSMENT: ADVISORY, ADVISORY: ASSESSMENT}.get(kind)
-    if other is None:
-        return
-    since = utcnow() - CONFLICT_WINDOW
-    related = db.session.scalars(
-        sa.select(Engagement).join(ServiceCategory, ServiceCategory.id == Engagement.category_id).where(
-            Engagement.provider_id == engagement.provider_id, Engagement.enterprise_id == engagement.enterprise_id,
-            Engagement.id != engagement.id, Engagement.status.in_(WORK_STATUSES),
-            Engagement.contracted_at >= since, ServiceCategory.engagement_kind == other)).all()
+    related = queries.conflicting_engagements(
+        engagement.provider_id, engagement.enterprise_id, engagement.category.engagement_kind, exclude_id=engagement.id
+    )
     if not related:
         return
     engagement.conflict = True
@@ -449,72 +520,3 @@ def _flag_conflict(engagement):
     for earlier in related:
         earlier.conflict = True
         earlier.conflict_with = sorted(set(earlier.conflict_with or ()) | {engagement.id})
-
-
-# --- lists ------------------------------------------------------------------------------------------
-
-def visible_query(user):
-    """The engagements ``user`` may list: their own for the parties, their county's for a county
-    regulator, all for city regulators."""
-    from marketplace.enterprises.models import Enterprise
-    from marketplace.providers.models import Provider
-
-    query = sa.select(Engagement)
-    if permissions.is_enterprise(user):
-        return query.join(Enterprise, Enterprise.id == Engagement.enterprise_id).where(Enterprise.account_id == user.id)
-    if permissions.is_agency(user):
-        return query.join(Provider, Provider.id == Engagement.provider_id).where(Provider.account_id == user.id)
-    if permissions.is_city_regulator(user):
-        return query
-    if permissions.is_county_regulator(user):
-        return query.where(Engagement.county_id == user.county_id)
-    return query.where(sa.false())
-
-
-def filtered_query(user, *, status="", text="", conflict=False):
-    """The list's filters over what ``user`` may see: a status, only flagged conflicts, and text
-    matching the enterprise's or the agency's name or the engagement's number (WT + year + id)."""
-    from marketplace.enterprises.models import Enterprise
-    from marketplace.providers.models import Provider
-
-    query = visible_query(user)
-    if status:
-        query = query.where(Engagement.status == S(status))
-    if conflict:
-        query = query.where(Engagement.conflict.is_(True))
-    text = (text or "").strip()[:100]
-    if text:
-        matching = [Engagement.enterprise_id.in_(sa.select(Enterprise.id).where(
-                        Enterprise.name.contains(text, autoescape=True))),
-                    Engagement.provider_id.in_(sa.select(Provider.id).where(
-                        Provider.name.contains(text, autoescape=True)))]
-        number = re.fullmatch(r"WT(\d{4})(\d{6,9})", text.upper())
-        if number and int(number.group(2)) < 2**31:
-            matching.append(Engagement.id == int(number.group(2)))
-        query = query.where(sa.or_(*matching))
-    return query
-
-
-def list_options():
-    """What a list row shows, loaded in a fixed number of statements whatever the row count."""
-    return (selectinload(Engagement.enterprise), selectinload(Engagement.provider),
-            selectinload(Engagement.category), selectinload(Engagement.county), selectinload(Engagement.report))
-
-
-def upcoming_site_notices(user, start, days=30):
-    """On-site work from ``start`` for ``days`` days in the regulator's county (all for the city),
-    the latest notice of each engagement, engagements still open."""
-    latest = (sa.select(sa.func.max(SiteNotice.id)).group_by(SiteNotice.engagement_id)).scalar_subquery()
-    query = (sa.select(SiteNotice).join(Engagement, Engagement.id == SiteNotice.engagement_id)
-             .where(SiteNotice.id.in_(latest), SiteNotice.onsite_to >= start,
-                    SiteNotice.onsite_from <= start + timedelta(days=days),
-                    Engagement.status.in_((S.CONTRACTED, S.IN_PROGRESS)))
-             .order_by(SiteNotice.onsite_from, SiteNotice.id)
-             .options(selectinload(SiteNotice.engagement).selectinload(Engagement.enterprise),
-                      selectinload(SiteNotice.engagement).selectinload(Engagement.provider),
-                      selectinload(SiteNotice.engagement).selectinload(Engagement.category)))
-    if permissions.is_county_regulator(user):
-        query = query.where(SiteNotice.county_id == user.county_id)
-    elif not permissions.is_city_regulator(user):
-        query = query.where(sa.false())
-    return query

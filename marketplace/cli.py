@@ -1,7 +1,6 @@
-"""``flask --app wsgi seed-demo``: idempotent demo data for trying the system out.
+"""App-wide commands: ``flask --app wsgi seed-demo``, idempotent demo data for trying the system out.
 
-Later domains add their own demo data through ``register_seeder``; each seeder must be safe to
-run again (it finds what exists before it creates).
+Each domain's seeder must be safe to run again (it finds what exists before it creates).
 """
 
 import click
@@ -9,15 +8,16 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from marketplace.auth import services as auth_services
+from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD, demo_password_hash
 from marketplace.auth.models import User
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
-from marketplace.common.audit import acting_as
-from marketplace.common.models import County
+from marketplace.common.actors import acting_as
+from marketplace.common.transaction import committing
+from marketplace.engagements.seed import seed_engagements
 from marketplace.extensions import db
-
-DEMO_PASSWORD = "Nantong-2026"
-DEMO_DOMAIN = "demo.nt-safety.cn"
+from marketplace.providers.seed import seed_providers
+from marketplace.reference.models import County
 
 # (e-mail local part, role, name, county code, phone)
 DEMO_ACCOUNTS = [
@@ -39,25 +39,13 @@ DEMO_ACCOUNTS = [
     ("enterprise3", Role.ENTERPRISE, "邱磊", "320685", "13515136789"),
 ]
 
-_SEEDERS = []
-
-
-def register_seeder(seeder):
-    """Add a domain's demo-data function, run after the accounts exist, in registration order."""
-    _SEEDERS.append(seeder)
-    return seeder
-
-
-def _seeders():
-    from marketplace.enterprises.seed import seed_engagements
-    from marketplace.providers.seed import seed_providers
-
-    return [*_SEEDERS, seed_providers, seed_engagements]
+SEEDERS = (seed_providers, seed_engagements)  # after the accounts, in this order
 
 
 def seed_accounts():
-    """Demo accounts for every role; returns (e-mail, role, name) of each."""
+    """Demo accounts for every role; returns the accounts it created."""
     counties = {c.code: c for c in db.session.scalars(sa.select(County))}
+    shared_hash = demo_password_hash()
     created = []
     for local, role, name, county_code, phone in DEMO_ACCOUNTS:
         email = f"{local}@{DEMO_DOMAIN}"
@@ -65,8 +53,14 @@ def seed_accounts():
         if user is None:
             county = counties.get(county_code)
             user = auth_services.create_user(
-                SYSTEM, email=email, password=DEMO_PASSWORD, display_name=name, role=role,
-                county_id=county.id if county else None, phone=phone,
+                SYSTEM,
+                email=email,
+                password=DEMO_PASSWORD,
+                display_name=name,
+                role=role,
+                county_id=county.id if county else None,
+                phone=phone,
+                password_hash=shared_hash,
             )
             created.append(user)
     return created
@@ -80,12 +74,10 @@ def seed_demo_command(if_empty):
     if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
         click.echo("The database already has accounts; demo data not added.")
         return
-    with acting_as(SYSTEM):
+    with acting_as(SYSTEM), committing():
         created = seed_accounts()
-        for seeder in _seeders():
+        for seeder in SEEDERS:
             seeder()
-    db.session.commit()
-    click.echo(f"Demo data ready ({len(created)} new accounts). Every demo login uses the password "
-               f"{DEMO_PASSWORD}:")
+    click.echo(f"Demo data ready ({len(created)} new accounts). Every demo login uses the password {DEMO_PASSWORD}:")
     for local, role, name, _county, _phone in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<17} {local + '@' + DEMO_DOMAIN:<32} {name}")

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from flask import Blueprint, render_template_string
 
-from marketplace.common.models import County
 from marketplace.extensions import db
+from marketplace.reference.models import County
 
 bp = Blueprint("bench", __name__, url_prefix="/_bench")
 

@@ -15,7 +15,7 @@ _translations = ContextVar("ui_translations", default=None)
 
 
 def current_language():
-    """"zh" or "en" for the current request."""
+    """ "zh" or "en" for the current request."""
     language = _language.get()
     if language is None:
         from flask_babel import get_locale
@@ -32,6 +32,8 @@ def _catalogue():
 
         catalogue = get_translations()
     return catalogue
+
+
 LOGIN_MESSAGE = _l("Please log in to see this page.")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -103,8 +105,12 @@ def init_app(app):
         chosen = _supported(request.args.get("lang"))
         if chosen and request.cookies.get(LANG_COOKIE) != chosen:
             response.set_cookie(
-                LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
-                httponly=True, secure=app.config.get("SESSION_COOKIE_SECURE", False),
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+                secure=app.config.get("SESSION_COOKIE_SECURE", False),
             )
         response.headers.setdefault("Content-Language", "zh-CN" if _current(chosen) == "zh" else "en")
         response.vary.add("Accept-Language")

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
+BASE_DIR = Path(__file__).resolve().parents[1]  # the checkout: marketplace/ sits in it
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 
 
@@ -29,9 +29,9 @@ def _dev_secret_key():
 def normalise_database_url(url):
     """Accept the usual ``postgres://``/``postgresql://`` forms and select the psycopg 3 driver."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -77,7 +77,8 @@ class BaseConfig:
     # Counties and categories are cached per worker; an edit shows in the other workers after this.
     REFERENCE_CACHE_SECONDS = 30
     BENCH_ROUTES = _bool("BENCH_ROUTES")  # the benchmark's bare one-row route; never in production
-    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    # A TrueType CJK font to embed in PDFs instead of the packaged Noto Sans SC (rendercv-fonts).
+    PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
 
     PASSWORD_MIN_LENGTH = 10
     # argon2id parameters (argon2-cffi's defaults are the RFC 9106 "low memory" profile).
@@ -86,9 +87,7 @@ class BaseConfig:
     ARGON2_PARALLELISM = 4
 
     OPERATOR_NAME_ZH = os.environ.get("OPERATOR_NAME_ZH", "南通市应急管理局")
-    OPERATOR_NAME_EN = os.environ.get(
-        "OPERATOR_NAME_EN", "Nantong Municipal Emergency Management Bureau"
-    )
+    OPERATOR_NAME_EN = os.environ.get("OPERATOR_NAME_EN", "Nantong Municipal Emergency Management Bureau")
     OPERATOR_CONTACT = os.environ.get("OPERATOR_CONTACT", "0513-85098000")
     PER_PAGE = 20
 
@@ -117,9 +116,7 @@ class TestingConfig(BaseConfig):
     RATELIMIT_ENABLED = True
 
     def __init__(self):
-        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
-            os.environ.get("TEST_DATABASE_URL") or "sqlite://"
-        )
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
 
 
 class ProductionConfig(BaseConfig):
@@ -131,9 +128,7 @@ class ProductionConfig(BaseConfig):
     def __init__(self):
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
-            raise RuntimeError(
-                "Production configuration refuses to start without: " + ", ".join(missing)
-            )
+            raise RuntimeError("Production configuration refuses to start without: " + ", ".join(missing))
         self.SECRET_KEY = os.environ["SECRET_KEY"]
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ["DATABASE_URL"])
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
@@ -153,6 +148,4 @@ def config_from_env():
     try:
         return CONFIGS[name]()
     except KeyError:
-        raise RuntimeError(
-            f"Unknown MARKETPLACE_ENV {name!r}; use one of: {', '.join(CONFIGS)}"
-        ) from None
+        raise RuntimeError(f"Unknown MARKETPLACE_ENV {name!r}; use one of: {', '.join(CONFIGS)}") from None

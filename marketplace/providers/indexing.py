@@ -1,0 +1,147 @@
+"""What the search index holds about an agency, built from the database only, and the session hooks
+that keep it in step: note which agencies a flush touched, build their documents just before the
+commit (the data is visible then), and write them to the index only after the commit."""
+
+import logging
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace import search
+from marketplace.extensions import db
+from marketplace.providers.models import LISTED_STATUSES as LISTED
+from marketplace.providers.models import Fee, Provider, Qualification, StaffMember
+from marketplace.search import analysis
+
+log = logging.getLogger(__name__)
+PENDING_IDS, PENDING_DOCUMENTS = "search_ids", "search_pending"  # keys of Session.info
+
+
+def _ts(value):
+    return int(value.timestamp()) if value is not None else 0
+
+
+def document(provider):
+    """The index document of a listed agency."""
+    categories = provider.categories
+    return {
+        "id": str(provider.id),
+        "uscc": (provider.uscc or "").lower(),
+        "name": provider.name,
+        "name_py": " ".join(analysis.pinyin_tokens(provider.name) + analysis.pinyin_tokens(provider.former_names)),
+        "name_ini": " ".join(analysis.initials_tokens(provider.name)),
+        "content": "\n".join(
+            [
+                provider.former_names or "",
+                provider.description or "",
+                " ".join(c.name_zh for c in categories),
+                " ".join(q.scope for q in provider.qualifications),
+                " ".join(s.title for s in provider.staff),
+            ]
+        ),
+        "description": provider.description or "",
+        # facets: every category id with its group's id, every county served
+        "category_ids": ",".join(
+            sorted({str(c.id) for c in categories} | {str(c.parent_id) for c in categories if c.parent_id})
+        ),
+        "county_ids": ",".join(str(c.id) for c in provider.regions),
+        "status": provider.status.value,
+        "pledge_version": provider.pledge_version or 0,
+        "published_ts": _ts(provider.first_published_at),
+        "updated_ts": _ts(provider.updated_at),
+        "rating": provider.rating_total * 100 // provider.rating_count if provider.rating_count else 0,  # average × 100
+    }
+
+
+def _listed_query():
+    return (
+        sa.select(Provider)
+        .where(Provider.status.in_(LISTED))
+        .options(
+            selectinload(Provider.categories),
+            selectinload(Provider.regions),
+            selectinload(Provider.qualifications).lazyload(Qualification.file),
+            selectinload(Provider.staff),
+        )
+    )
+
+
+class ProviderDocuments:
+    """The search layer's source of documents (``search.init_app(app, source=...)``)."""
+
+    def state(self):
+        """(number of listed agencies, their latest change) — what a healthy index must match."""
+        count, latest = db.session.execute(
+            sa.select(sa.func.count(Provider.id), sa.func.max(Provider.updated_at)).where(Provider.status.in_(LISTED))
+        ).one()
+        return count, _ts(latest)
+
+    def ids(self):
+        """Every listed agency's id, in order."""
+        return db.session.scalars(sa.select(Provider.id).where(Provider.status.in_(LISTED)).order_by(Provider.id)).all()
+
+    def documents(self, ids, session=None):
+        """Documents for these agencies, and the ids of those no longer listed (to remove)."""
+        providers = (session or db.session).scalars(_listed_query().where(Provider.id.in_(ids))).all()
+        present = {p.id for p in providers}
+        return [document(p) for p in providers], [i for i in ids if i not in present]
+
+
+SOURCE = ProviderDocuments()
+
+
+def mark_changed(provider_ids, session=None):
+    """Re-index these agencies after the commit (for writes the ORM does not see, such as a bulk
+    UPDATE of their rating totals)."""
+    (session or db.session).info.setdefault(PENDING_IDS, set()).update(provider_ids)
+
+
+def _provider_id(obj):
+    if isinstance(obj, Provider):
+        return obj.id
+    if isinstance(obj, (Qualification, StaffMember, Fee)):
+        return obj.provider_id
+    return None
+
+
+@event.listens_for(Session, "after_flush")
+def _note(session, flush_context):
+    touched = session.info.setdefault(PENDING_IDS, set())
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        provider_id = _provider_id(obj)
+        if provider_id is not None:
+            touched.add(provider_id)
+
+
+def _searching():
+    return has_app_context() and search.is_configured(current_app)
+
+
+@event.listens_for(Session, "before_commit")
+def _prepare(session):
+    if not session.info.get(PENDING_IDS) or not _searching():
+        return
+    session.flush()
+    ids = sorted(session.info.pop(PENDING_IDS, set()))
+    session.info[PENDING_DOCUMENTS] = SOURCE.documents(ids, session)
+
+
+@event.listens_for(Session, "after_commit")
+def _apply(session):
+    pending = session.info.pop(PENDING_DOCUMENTS, None)
+    if pending is None or not _searching():
+        return
+    documents, removed = pending
+    try:
+        search.backend().index(documents, removed)
+    except Exception:  # the commit stands; the index is healed from the database later
+        log.exception("search index not updated; it will be rebuilt at the next check")
+
+
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _discard(session, *args):
+    session.info.pop(PENDING_DOCUMENTS, None)
+    session.info.pop(PENDING_IDS, None)

@@ -1,0 +1,43 @@
+"""The home page, /healthz and the favicon."""
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, render_template
+
+from marketplace import __version__
+from marketplace.common import health
+from marketplace.extensions import limiter
+from marketplace.providers import directory, notices
+from marketplace.reference import cache
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+def home():
+    known = cache.snapshot()
+    return render_template(
+        "site/home.html",
+        counties=known.active_counties(),
+        groups=known.active_groups(),
+        figures=directory.key_figures(),
+        latest=notices.latest_batch(),
+    )
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    results, ok = health.run_checks()
+    body = {"status": "ok" if ok else "unavailable", "version": __version__, "checks": results}
+    return jsonify(body), 200 if ok else 503
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """Browsers ask for /favicon.ico on every site, whatever the page links to."""
+    icon = Path(current_app.static_folder, "favicon.ico").read_bytes()  # 4 kB, read whole: no open handle
+    response = Response(icon, mimetype="image/vnd.microsoft.icon")
+    response.cache_control.public, response.cache_control.max_age = True, 7 * 24 * 3600
+    return response
