@@ -6,8 +6,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-__version__ = "0.2.0"
-
 
 class IdConverter(IntegerConverter):
     """``<id:name>``: a positive record number that fits the database's integer column, so an

@@ -1,9 +1,14 @@
 """Registration, login, logout, password change and deactivation, as a user meets them."""
 
+import time
+
+import pytest
 import sqlalchemy as sa
 
+from marketplace.auth import services
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
+from marketplace.common.errors import PermissionDenied
 from marketplace.common.models import AuditLog
 from tests.conftest import PASSWORD, csrf_token, field_error
 
@@ -254,3 +259,68 @@ def test_logout_without_csrf_token_is_refused(csrf_app, db, make_user):
     client.post("/auth/login", data={"csrf_token": token, "email": user.email, "password": PASSWORD})
     assert client.post("/auth/logout").status_code == 400
     assert client.get("/auth/account").status_code == 200
+
+
+def test_remember_me_cookie_expires_on_the_server(app, client, make_user, monkeypatch):
+    user = make_user()
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    cookie = client.get_cookie("remember_token").value
+    lifetime = app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+
+    real_time = time.time
+
+    def visit_at(offset):
+        monkeypatch.setattr(time, "time", lambda: real_time() + offset)
+        fresh = app.test_client()
+        fresh.set_cookie("remember_token", cookie)
+        try:
+            return fresh.get("/auth/account").status_code
+        finally:
+            monkeypatch.setattr(time, "time", real_time)
+
+    assert visit_at(3600) == 200
+    assert visit_at(lifetime + 3600) == 302
+
+
+def test_services_refuse_blank_names_whoever_calls(db):
+    from marketplace.auth.permissions import SYSTEM
+    from marketplace.common.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        services.create_user(
+            SYSTEM, email="b@example.cn", password="Anquan-2026-bk", display_name="  ", role=Role.ADMIN
+        )
+    assert caught.value.field == "display_name"
+
+
+def test_self_registration_is_attributed_to_the_new_account(client, db):
+    client.post(
+        "/auth/register",
+        data={
+            "role": "enterprise",
+            "display_name": "郭峰",
+            "email": "guofeng@example.cn",
+            "password": "Anquan-2026-gf",
+            "confirm": "Anquan-2026-gf",
+        },
+    )
+    user = db.session.scalar(sa.select(User).where(User.email == "guofeng@example.cn"))
+    created = db.session.scalar(
+        sa.select(AuditLog).where(
+            AuditLog.object_type == "User", AuditLog.object_id == str(user.id), AuditLog.action == "create"
+        )
+    )
+    assert created.actor_id == user.id and created.actor_label == "guofeng@example.cn"
+
+
+def test_successful_logins_do_not_use_up_the_limit(app, make_user):
+    user = make_user()
+    client = app.test_client()
+    for _ in range(12):  # more than LOGIN_RATE_LIMIT's 10
+        assert client.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        client.post("/auth/logout")
+
+
+def test_a_missing_actor_is_refused_not_trusted(db):
+    with pytest.raises(PermissionDenied):
+        services.create_user(None, email="n@example.cn", password="Anquan-2026-nn", display_name="x", role=Role.ADMIN)

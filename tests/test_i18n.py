@@ -111,3 +111,9 @@ def test_babel_cli_compiles_the_catalogues(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "fuzzy" not in result.stderr
+
+
+def test_home_page_is_chinese_by_default(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'lang="zh-CN"' in response.get_data(as_text=True)

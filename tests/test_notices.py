@@ -126,8 +126,12 @@ def test_diff_names_added_changed_and_withdrawn(db, make_user, three_agencies):
 def test_a_batch_can_never_change(db, three_agencies):
     notices.publish_batch(SYSTEM)
     notices.render_missing_fonts(force=True)
-    for statement in ("DELETE FROM notice_batches", "UPDATE notice_entries SET change = 'added'",
-                      "UPDATE notice_renderings SET reason = 'x'", "DELETE FROM notice_renderings"):
+    for statement in (
+        "DELETE FROM notice_batches",
+        "UPDATE notice_entries SET change = 'added'",
+        "UPDATE notice_renderings SET reason = 'x'",
+        "DELETE FROM notice_renderings",
+    ):
         with pytest.raises(DatabaseError, match="append-only"):
             with db.session.begin_nested():
                 db.session.execute(sa.text(statement))
@@ -330,3 +334,24 @@ def test_empty_directory_still_publishes_a_valid_batch(db):
     batch = notices.publish_batch(SYSTEM)
     assert batch.total == 0
     assert pypdf.PdfReader(io.BytesIO(batch.pdf)).pages
+
+
+def test_notice_batches_say_why_an_agency_left_and_when_it_returns(db, make_user):
+    user = make_user(Role.AGENCY)
+    provider, _ = factories.publish(user, n=59, name="南通远航检测技术有限公司")
+    notices.publish_batch(SYSTEM)
+    city = make_user(Role.CITY_REGULATOR)
+    services.suspend(city, provider, "暂停整改")
+    batch = notices.publish_batch(SYSTEM)
+    assert "撤出（暂停）" in batch.csv.decode("utf-8-sig")
+    services.reinstate(city, provider, "整改到位")
+    batch = notices.publish_batch(SYSTEM)
+    assert batch.added == 1 and "重新列入" in batch.csv.decode("utf-8-sig")
+
+
+def test_the_hashed_content_is_published_and_recomputes(client, db, make_user):
+    factories.publish(make_user(Role.AGENCY), n=60)
+    batch = notices.publish_batch(SYSTEM)
+    response = client.get(f"/notices/{batch.batch_no}.json")
+    assert hashlib.sha256(response.data).hexdigest() == batch.content_sha256
+    assert notices.recompute_hash(batch) == batch.content_sha256

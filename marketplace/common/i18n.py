@@ -4,6 +4,7 @@ from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from flask import current_app, g, has_request_context, request
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 LANG_COOKIE = "lang"
@@ -18,8 +19,6 @@ def current_language():
     """ "zh" or "en" for the current request."""
     language = _language.get()
     if language is None:
-        from flask_babel import get_locale
-
         locale = get_locale()
         language = locale.language if locale is not None else "zh"
     return language
@@ -28,8 +27,6 @@ def current_language():
 def _catalogue():
     catalogue = _translations.get()
     if catalogue is None:
-        from flask_babel import get_translations
-
         catalogue = get_translations()
     return catalogue
 
@@ -80,8 +77,6 @@ def switch_language_url(code):
 def init_app(app):
     @app.before_request
     def settle_language():
-        from flask_babel import get_translations
-
         _language.set(None)
         _translations.set(None)
         _language.set(current_language())
@@ -119,7 +114,5 @@ def init_app(app):
 
 
 def _current(chosen):
-    from flask_babel import get_locale
-
     locale = get_locale()
     return locale.language if locale is not None else (chosen or "zh")

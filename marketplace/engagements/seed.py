@@ -30,7 +30,7 @@ from marketplace.engagements.models import (
 from marketplace.enterprises.models import Enterprise, HazardClass
 from marketplace.extensions import db
 from marketplace.providers.models import Provider, ProviderStatus
-from marketplace.reference.models import ADVISORY, ASSESSMENT, County
+from marketplace.reference.models import ADVISORY, ASSESSMENT, County, ServiceCategory
 
 ENTERPRISES = 200
 ENGAGEMENTS = 1000
@@ -294,8 +294,6 @@ def seed_engagements():
 
 def _flag_conflicts():
     """Flag, as the services would have, advice and assessment of one enterprise by one agency."""
-    from marketplace.reference.models import ServiceCategory
-
     rows = db.session.execute(
         sa.select(
             Engagement.id,

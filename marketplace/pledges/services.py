@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from marketplace.auth import permissions
@@ -54,8 +54,6 @@ class ClauseCountMismatch(PledgeError):
 
 def current_text():
     """The pledge version in force: the latest issued one (read once per request)."""
-    from flask import g, has_request_context
-
     if has_request_context() and "pledge_text_in_force" in g:
         return g.pledge_text_in_force
     text = db.session.scalar(
@@ -111,8 +109,6 @@ def issue_text(actor, text):
     text.issued_at = utcnow()
     text.issued_by_id = actor.id
     db.session.flush()
-    from flask import g, has_request_context
-
     if has_request_context():
         g.pop("pledge_text_in_force", None)
     return text

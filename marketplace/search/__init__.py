@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import current_app
 
 from marketplace.common import health
+from marketplace.extensions import db
 from marketplace.search import analysis
 from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401  (the interface)
 
@@ -85,8 +86,6 @@ def staleness():
 
 def reindex(progress=None):
     """Rebuild the whole index from the database; ``progress(n)`` is told of each batch."""
-    from marketplace.extensions import db
-
     ids = source().ids()
 
     def batches():

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
-from marketplace import __version__
 from marketplace.common import health
 from marketplace.extensions import limiter
 from marketplace.providers import directory, notices
 from marketplace.reference import cache
+from marketplace.version import __version__
 
 bp = Blueprint("site", __name__)
 

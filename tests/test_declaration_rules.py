@@ -1,17 +1,16 @@
-"""Regression tests for defects a review found in the agencies feature (each failed before its fix)."""
+"""The declaration's rules as agencies and regulators meet them: prices, identifiers, uploads, completeness,
+revisions, a suspended agency's frozen fields, the signed certificate, and jurisdiction over private records."""
 
-import hashlib
 import io
 
 import pypdf
 import pytest
 import sqlalchemy as sa
 
-from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.models import StoredFile
-from marketplace.providers import notices, services
+from marketplace.providers import services
 from marketplace.providers.models import Provider, ProviderRevision
 from tests import factories
 from tests.conftest import PASSWORD, field_error
@@ -200,27 +199,6 @@ def test_a_suspended_agency_cannot_move_county(db, make_user):
             county_id=factories.county("320612").id,
             **values,
         )
-
-
-def test_notice_batches_say_why_an_agency_left_and_when_it_returns(db, make_user):
-    user = make_user(Role.AGENCY)
-    provider, _ = factories.publish(user, n=59, name="南通远航检测技术有限公司")
-    notices.publish_batch(SYSTEM)
-    city = make_user(Role.CITY_REGULATOR)
-    services.suspend(city, provider, "暂停整改")
-    batch = notices.publish_batch(SYSTEM)
-    assert "撤出（暂停）" in batch.csv.decode("utf-8-sig")
-    services.reinstate(city, provider, "整改到位")
-    batch = notices.publish_batch(SYSTEM)
-    assert batch.added == 1 and "重新列入" in batch.csv.decode("utf-8-sig")
-
-
-def test_the_hashed_content_is_published_and_recomputes(client, db, make_user):
-    factories.publish(make_user(Role.AGENCY), n=60)
-    batch = notices.publish_batch(SYSTEM)
-    response = client.get(f"/notices/{batch.batch_no}.json")
-    assert hashlib.sha256(response.data).hexdigest() == batch.content_sha256
-    assert notices.recompute_hash(batch) == batch.content_sha256
 
 
 def test_signing_checks_completeness_itself(db, make_user):
