@@ -30,6 +30,10 @@ def extract():
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "_lp:1c,2",
+            "-k",
+            "lazy_pgettext:1c,2",
             "--no-location",
             "--sort-output",
             "--omit-header",
@@ -54,7 +58,12 @@ def update():
     with path.open("rb") as f:
         catalog = read_po(f, locale="en")
     for message in catalog:
-        if message.id and not message.string:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):  # plural: the English forms are the source's
+            if not any(message.string):
+                message.string = tuple(message.id)
+        elif not message.string:
             message.string = message.id
     with path.open("wb") as f:
         write_po(f, catalog, sort_output=True, ignore_obsolete=True)

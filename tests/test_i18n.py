@@ -117,3 +117,62 @@ def test_home_page_is_chinese_by_default(client):
     response = client.get("/")
     assert response.status_code == 200
     assert 'lang="zh-CN"' in response.get_data(as_text=True)
+
+
+STATUS_LABELS = [
+    # (status, Chinese, English): an agency's and an engagement's "withdrawn" are different things
+    ("agency", "draft", "草稿", "Draft"),
+    ("agency", "published", "已公示", "Published"),
+    ("agency", "suspended", "已暂停", "Suspended"),
+    ("agency", "withdrawn", "已撤出", "Withdrawn"),
+    ("engagement", "requested", "已委托", "Requested"),
+    ("engagement", "quoted", "已报价", "Quoted"),
+    ("engagement", "contracted", "已签约", "Contracted"),
+    ("engagement", "in_progress", "实施中", "In progress"),
+    ("engagement", "completed", "已完成", "Completed"),
+    ("engagement", "declined", "已婉拒", "Declined"),
+    ("engagement", "withdrawn", "已撤回", "Withdrawn"),
+    ("engagement", "cancelled", "已解除", "Cancelled"),
+]
+
+
+@pytest.mark.parametrize("kind, value, zh, en", STATUS_LABELS)
+def test_status_labels_in_both_languages(app, kind, value, zh, en):
+    from marketplace.engagements.models import EngagementStatus
+    from marketplace.providers.models import ProviderStatus
+
+    status = (ProviderStatus if kind == "agency" else EngagementStatus)(value)
+    for lang, expected in (("zh", zh), ("en", en)):
+        with app.test_request_context(f"/?lang={lang}"):
+            assert str(status.label) == expected
+
+
+def test_agency_history_names_the_published_status(client, db, make_user, login_as):
+    """The Chinese catalogue rendered the status "Published" as 发布时间 (a date's label)."""
+    from marketplace.auth.roles import Role
+    from tests import factories
+
+    user = make_user(Role.AGENCY)
+    factories.publish(user, n=71)
+    login_as(user)
+    zh = client.get("/providers/me/history?lang=zh").get_data(as_text=True)
+    assert "已公示" in zh and "发布时间" not in zh
+    assert "Published" in client.get("/providers/me/history?lang=en").get_data(as_text=True)
+
+
+def test_report_verification_names_the_issuing_agency(client, db, make_user):
+    """Report verification labelled the agency that issued the report 发证机关 (a licensing authority)."""
+    from marketplace.auth.roles import Role
+    from tests import factories
+
+    agency, client_user = make_user(Role.AGENCY), make_user(Role.ENTERPRISE)
+    provider, _ = factories.publish(agency, n=72)
+    factories.add_staff(agency, provider)
+    factories.make_enterprise(client_user, n=72)
+    factories.advance(
+        factories.request(client_user, provider), client_user, agency, to="reported", report_no="AP-I18N-1"
+    )
+    db.session.commit()
+    zh = client.get("/reports/verify?no=AP-I18N-1&lang=zh").get_data(as_text=True)
+    assert "出具机构" in zh and "发证机关" not in zh
+    assert "Issuing agency" in client.get("/reports/verify?no=AP-I18N-1&lang=en").get_data(as_text=True)

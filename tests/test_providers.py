@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.auth.roles import Role
+from marketplace.providers import services as providers_services
 from marketplace.providers.models import Provider, ProviderRevision, ProviderStatus, Qualification
 from tests import factories
 from tests.conftest import collect_test_client_spool, field_error
@@ -368,6 +369,22 @@ def test_directory_filters_and_counts(client, db, make_user, search_index):
     assert "1 agencies found" in client.get("/providers?pledge=current&q=南通甲&lang=en").get_data(as_text=True)
 
 
+def test_the_home_page_and_the_directory_say_what_they_count(client, db, make_user, search_index):
+    """The home page counted published agencies, the directory also the suspended ones: 57 against 58."""
+    for n in (22, 23):
+        factories.publish(make_user(Role.AGENCY), n=n, name=f"南通第{n}安全技术有限公司")
+    suspended, _ = factories.publish(make_user(Role.AGENCY), n=24, name="南通暂停安全技术有限公司")
+    providers_services.suspend(make_user(Role.CITY_REGULATOR), suspended, "报告数据失实，暂停整改")
+    db.session.commit()
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert re.search(r'id="published-count">2<', home)
+    assert "agencies open to enterprises" in home and "and 1 suspended agency" in home
+    directory = " ".join(client.get("/providers?lang=en").get_data(as_text=True).split())
+    assert "3 agencies found: 2 open to enterprises, 1 suspended" in directory
+    zh = client.get("/?lang=zh").get_data(as_text=True)
+    assert "可供企业选择" in zh and "另有 1 家暂停" in zh
+
+
 def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app, client, db, make_user, login_as):
     from marketplace.common.time import utcnow
     from marketplace.pledges import services as pledges
@@ -390,8 +407,15 @@ def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app,
     later = utcnow() + timedelta(days=app.config["PLEDGE_GRACE_DAYS"] + 1)
     state, since = pledges.pledge_state(provider, now=later)
     assert state == "outdated" and since == pledges.resign_deadline(draft)
+    db.session.commit()
+    # the public reads a status; the instruction is for the agency
+    public = client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
+    assert "Signed the previous pledge version" in public and "to sign by" not in public
+    assert "请于" not in client.get(f"/providers/{provider.id}?lang=zh").get_data(as_text=True)
     login_as(owner)
-    assert "Sign the new version" in client.get("/providers/me?lang=en").get_data(as_text=True)
+    own = client.get("/providers/me?lang=en").get_data(as_text=True)
+    assert "Sign the new version" in own and "New pledge version to sign by" in own
+    assert "New pledge version to sign by" in client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
     factories.sign(owner, provider)
     assert pledges.pledge_state(provider)[0] == "current"
 

@@ -1,5 +1,6 @@
 """Chinese full-text search over agencies: analysis, pinyin, facets, sync after commit, healing."""
 
+import re
 import shutil
 
 import pytest
@@ -207,6 +208,14 @@ def test_hostile_queries_give_results_or_none_never_an_error(agencies, text):
 def test_did_you_mean(agencies):
     result = find("nantomg")
     assert result.total == 0 and result.suggestion == "nantong"
+    assert find(result.suggestion).total > 0
+
+
+@pytest.mark.parametrize("text", ["xyzzy", "qwrtp zzxv", "nantomg xyzzy", "zzzzzzzzzz"])
+def test_nonsense_gets_no_suggestion(agencies, text):
+    """`xyzzy` suggested "xyzzy si": a suggestion is offered only when it finds something."""
+    result = find(text)
+    assert result.total == 0 and result.suggestion is None
 
 
 def test_sorting_and_paging(agencies):
@@ -267,6 +276,49 @@ def test_compare_puts_two_to_four_agencies_side_by_side(client, agencies):
     assert all(agencies[n].name in html for n in (1, 2, 3)) and "Fee schedule" in html
     assert client.get(f"/providers/compare?ids={agencies[1].id}").status_code == 302  # one is not a comparison
     assert client.get("/providers/compare?ids=x&ids=99999999999").status_code == 302
+
+
+def _ticked(html):
+    return {int(n) for n in re.findall(r'name="ids" value="(\d+)" id="compare-\d+" checked', html)}
+
+
+@pytest.mark.parametrize(
+    "count, message",
+    [
+        (1, "Tick at least two agencies to compare (you ticked 1)"),
+        (5, "Compare at most four agencies at once (you ticked 5)"),
+    ],
+)
+def test_comparing_one_or_five_keeps_the_ticks_and_says_why(client, agencies, make_user, db, count, message):
+    """Compare with one or five agencies went back to an empty directory, every tick lost."""
+    fifth, _ = factories.publish(make_user(Role.AGENCY), n=305, name="崇川第五安全咨询有限公司")
+    db.session.commit()
+    chosen = [agencies[n].id for n in (1, 2, 3, 4)] + [fifth.id]
+    query = "&".join(f"ids={i}" for i in chosen[:count])
+    response = client.get(f"/providers/compare?{query}&q=&sort=newest&lang=en")
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert message in html
+    assert _ticked(html) == set(chosen[:count])
+
+
+def test_a_suspended_agency_is_listed_but_offered_for_nothing(client, agencies, make_user, db):
+    """A suspended agency showed 已暂停 beside a green 已签署承诺 badge, could be ticked for comparison
+    and requested from the comparison."""
+    from marketplace.providers import services as providers
+
+    suspended = agencies[2]
+    providers.suspend(make_user(Role.CITY_REGULATOR), suspended, "报告数据失实，暂停整改")
+    db.session.commit()
+    html = client.get("/providers?lang=zh").get_data(as_text=True)
+    row = html[html.index(suspended.name) :].split("</article>")[0]
+    assert "已暂停" in row and "text-bg-success" not in row and f'value="{suspended.id}"' not in row
+    other = html[html.index(agencies[1].name) :].split("</article>")[0]
+    assert f'value="{agencies[1].id}"' in other  # others can still be ticked
+    query = "&".join(f"ids={agencies[n].id}" for n in (1, 2, 3))
+    compared = client.get(f"/providers/compare?{query}&lang=zh").get_data(as_text=True)
+    assert suspended.name not in compared and agencies[1].name in compared and agencies[3].name in compared
+    assert client.get(f"/providers/compare?ids={agencies[1].id}&ids={suspended.id}").status_code == 302
 
 
 def _write_in_another_process(path, start, count, ready):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.models import Audited, StoredFile, UTCDateTime, enum_type
@@ -37,14 +37,14 @@ class EngagementStatus(str, enum.Enum):
 
 
 ENGAGEMENT_STATUS_LABELS = {
-    EngagementStatus.REQUESTED: _l("Requested"),
-    EngagementStatus.QUOTED: _l("Quoted"),
-    EngagementStatus.CONTRACTED: _l("Contracted"),
-    EngagementStatus.IN_PROGRESS: _l("In progress"),
-    EngagementStatus.COMPLETED: _l("Completed"),
-    EngagementStatus.DECLINED: _l("Declined"),
-    EngagementStatus.WITHDRAWN: _l("Withdrawn"),
-    EngagementStatus.CANCELLED: _l("Cancelled"),
+    EngagementStatus.REQUESTED: _lp("engagement status", "Requested"),
+    EngagementStatus.QUOTED: _lp("engagement status", "Quoted"),
+    EngagementStatus.CONTRACTED: _lp("engagement status", "Contracted"),
+    EngagementStatus.IN_PROGRESS: _lp("engagement status", "In progress"),
+    EngagementStatus.COMPLETED: _lp("engagement status", "Completed"),
+    EngagementStatus.DECLINED: _lp("engagement status", "Declined"),
+    EngagementStatus.WITHDRAWN: _lp("engagement status", "Withdrawn"),
+    EngagementStatus.CANCELLED: _lp("engagement status", "Cancelled"),
 }
 OPEN_STATUSES = (
     EngagementStatus.REQUESTED,

@@ -97,6 +97,22 @@ def _pledge_condition(state):
     return sa.false() if in_grace else older
 
 
+def chosen_names(ids):
+    """{id: name} of the agencies ticked for comparison (to keep the ticks of other pages)."""
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(Provider.id, Provider.name).where(
+                Provider.id.in_(ids), Provider.status == ProviderStatus.PUBLISHED
+            )
+        ).all()
+    )
+
+
+FILTER_ARGS = ("q", "category", "county", "pledge", "sort", "page")
+
+
 def compare_ids(values, limit=10):
     """The distinct record numbers ticked for comparison, in the order ticked (junk dropped)."""
     chosen = []
@@ -110,13 +126,14 @@ def compare_ids(values, limit=10):
     return chosen
 
 
-def listed_by_ids(ids):
-    """Listed agencies in the order given, with everything the compare view shows loaded."""
+def comparable_by_ids(ids):
+    """The agencies enterprises can choose among these (published: a suspended one is listed with its
+    reason but offered for nothing), in the order given, with what the compare view shows loaded."""
     found = {
         p.id: p
         for p in db.session.scalars(
             sa.select(Provider)
-            .where(Provider.id.in_(ids), Provider.status.in_(LISTED))
+            .where(Provider.id.in_(ids), Provider.status == ProviderStatus.PUBLISHED)
             .options(
                 selectinload(Provider.categories),
                 selectinload(Provider.regions),
@@ -130,8 +147,15 @@ def listed_by_ids(ids):
 
 
 def key_figures():
-    """Counts for the home page: listed agencies, and how many per county they serve."""
-    listed = db.session.scalar(sa.select(sa.func.count(Provider.id)).where(Provider.status == ProviderStatus.PUBLISHED))
+    """Counts for the home page, each saying what it counts: agencies enterprises can choose
+    (published), those listed but suspended, and per county how many choosable agencies serve it."""
+    by_status = dict(
+        db.session.execute(
+            sa.select(Provider.status, sa.func.count(Provider.id))
+            .where(Provider.status.in_(LISTED))
+            .group_by(Provider.status)
+        ).all()
+    )
     per_county = dict(
         db.session.execute(
             sa.select(provider_regions.c.county_id, sa.func.count())
@@ -140,7 +164,11 @@ def key_figures():
             .group_by(provider_regions.c.county_id)
         ).all()
     )
-    return {"listed": listed, "per_county": per_county}
+    return {
+        "published": by_status.get(ProviderStatus.PUBLISHED, 0),
+        "suspended": by_status.get(ProviderStatus.SUSPENDED, 0),
+        "per_county": per_county,
+    }
 
 
 @dataclass(frozen=True)

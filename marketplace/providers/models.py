@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.common.models import Audited, StoredFile, UTCDateTime, enum_type
@@ -29,10 +29,10 @@ class ProviderStatus(str, enum.Enum):
 LISTED_STATUSES = (ProviderStatus.PUBLISHED, ProviderStatus.SUSPENDED)
 
 STATUS_LABELS = {
-    ProviderStatus.DRAFT: _l("Draft"),
-    ProviderStatus.PUBLISHED: _l("Published"),
-    ProviderStatus.SUSPENDED: _l("Suspended"),
-    ProviderStatus.WITHDRAWN: _l("Withdrawn"),
+    ProviderStatus.DRAFT: _lp("agency status", "Draft"),
+    ProviderStatus.PUBLISHED: _lp("agency status", "Published"),
+    ProviderStatus.SUSPENDED: _lp("agency status", "Suspended"),
+    ProviderStatus.WITHDRAWN: _lp("agency status", "Withdrawn"),
 }
 
 provider_categories = sa.Table(

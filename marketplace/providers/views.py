@@ -90,15 +90,17 @@ def index():
         facets=facets,
         highlights=getattr(page, "highlights", {}),
         suggestion=getattr(page, "suggestion", None),
-        chosen=directory.compare_ids(request.args.getlist("ids")),
+        chosen=directory.chosen_names(directory.compare_ids(request.args.getlist("ids"))),
+        filter_args=directory.FILTER_ARGS,
     )
 
 
 @bp.get("/compare")
 def compare():
-    """Two to four listed agencies side by side; any other number goes back with the ticks kept."""
+    """Two to four agencies enterprises can choose, side by side; any other number goes back to the
+    directory page it came from, with the ticks kept and the reason."""
     chosen = directory.compare_ids(request.args.getlist("ids"))
-    providers = directory.listed_by_ids(chosen)
+    providers = directory.comparable_by_ids(chosen)
     if not directory.COMPARE_MIN <= len(providers) <= directory.COMPARE_MAX:
         if len(providers) < directory.COMPARE_MIN:
             flash(_("Tick at least two agencies to compare (you ticked %(n)d).", n=len(providers)), "warning")
@@ -106,7 +108,9 @@ def compare():
             flash(
                 _("Compare at most four agencies at once (you ticked %(n)d): untick some.", n=len(providers)), "warning"
             )
-        return redirect(url_for("providers.index", ids=[p.id for p in providers]))
+        # back to the same directory page, every tick kept
+        kept = {key: request.args[key] for key in directory.FILTER_ARGS if request.args.get(key)}
+        return redirect(url_for("providers.index", ids=[p.id for p in providers], **kept))
     return render_template(
         "providers/compare.html", providers=providers, rows=directory.row_details(providers), today=local_today()
     )

@@ -235,10 +235,15 @@ class WhooshBackend:
                 hits.append(Hit(int(hit["id"]), highlights))
             suggestion = None
             if total == 0 and suggestion_terms:
-                suggestion = self._suggest(searcher, suggestion_terms)
+                suggestion = self._suggest(searcher, suggestion_terms, filters)
             return SearchResult(hits, total, page, pages, facet_counts, suggestion)
 
-    FACETS = (("category", "category_ids"), ("county", "county_ids"), ("pledge", "pledge_version"))
+    FACETS = (
+        ("category", "category_ids"),
+        ("county", "county_ids"),
+        ("pledge", "pledge_version"),
+        ("status", "status"),
+    )
 
     def _facet_values(self, searcher):
         """{facet: [values of document n]} for every document, built once per searcher."""
@@ -257,10 +262,11 @@ class WhooshBackend:
             else:
                 for term in reader.lexicon(fieldname):
                     text = term.decode("utf-8") if isinstance(term, bytes) else term
-                    if not text.isdigit():
+                    if fieldname != "status" and not text.isdigit():
                         continue
+                    value = text if fieldname == "status" else int(text)
                     for docnum in reader.postings(fieldname, term).all_ids():
-                        per_doc[docnum].append(int(text))
+                        per_doc[docnum].append(value)
             values[facet] = per_doc
         self._facet_cache = (searcher, values)
         return values
@@ -358,8 +364,9 @@ class WhooshBackend:
                 options.append(Q.And([Q.Term(fieldname, p) for p in parts]))
         return Q.Or(options)
 
-    def _suggest(self, searcher, tokens):
-        """A near spelling that would find something (pinyin typed slightly wrong)."""
+    def _suggest(self, searcher, tokens, filters=()):
+        """A near spelling that finds something with the same filters (pinyin typed slightly wrong),
+        or None: a suggestion is offered only when following it gives results."""
         corrected = []
         for token in tokens:
             found = None
@@ -370,7 +377,13 @@ class WhooshBackend:
                     break
             corrected.append(found or token)
         suggestion = " ".join(corrected)
-        return suggestion if suggestion != " ".join(tokens) else None
+        if suggestion == " ".join(tokens):
+            return None
+        text_query, _ = self._text_query(searcher, suggestion)
+        query = Q.And([text_query, *filters]) if filters else text_query
+        if text_query is Q.NullQuery or searcher.search(query, limit=1).is_empty():
+            return None
+        return suggestion
 
 
 _analyzer = None
