@@ -236,12 +236,15 @@ def request(enterprise_user, provider, *, category_code="se_chemicals", county_c
 
 
 def advance(engagement, enterprise_user, agency_user, to="completed", report_no="AP-2026-001", onsite=None):
-    """Take an engagement through the real steps up to ``to``. An assessment's on-site work is announced
-    for ``onsite`` (from, to), today by default, so that its report can be dated today."""
+    """Take an engagement through the real steps from where it is up to ``to``. An assessment's on-site
+    work is announced for ``onsite`` (from, to), today by default, so that its report can be dated today."""
     onsite = onsite or (soon(0), soon(0))
     staff = [m.id for m in engagement.provider.staff]
     order = ["quoted", "contracted", "in_progress", "reported", "completed"]
-    for state in order[: order.index(to) + 1]:
+    reached = {"requested": 0, "quoted": 1, "contracted": 2, "in_progress": 3}[engagement.status.value]
+    if reached == 3 and engagement.report is not None:
+        reached = 4
+    for state in order[reached : order.index(to) + 1]:
         if state == "quoted":
             engagements.quote(
                 agency_user, engagement, fee=Decimal("18000.00"), start=soon(3), end=soon(20), team_ids=staff

@@ -2,6 +2,7 @@
 revisions, a suspended agency's frozen fields, the signed certificate, and jurisdiction over private records."""
 
 import io
+from datetime import date
 
 import pypdf
 import pytest
@@ -11,7 +12,7 @@ from marketplace.auth.roles import Role
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.models import StoredFile
 from marketplace.providers import services
-from marketplace.providers.models import Provider, ProviderRevision
+from marketplace.providers.models import Provider, ProviderRevision, StaffMember
 from tests import factories
 from tests.conftest import PASSWORD, field_error
 from tests.test_providers import declaration_form
@@ -228,3 +229,69 @@ def test_county_regulator_sees_only_its_countys_private_records(app, make_user):
     )
     assert client.get(f"/providers/{other_county.id}").status_code == 404
     assert client.get(f"/providers/{other_county.id}/history").status_code == 404
+
+
+def test_a_website_typed_without_its_scheme_is_kept(client, db, make_user, login_as):
+    """`www.example.com` was refused: it is what people type."""
+    login_as(make_user(Role.AGENCY))
+    response = client.post("/providers/me/declaration", data=declaration_form(website="www.hengan-safety.cn"))
+    assert response.status_code == 302
+    provider = db.session.scalar(sa.select(Provider).order_by(Provider.id.desc()))
+    assert provider.website == "http://www.hengan-safety.cn"
+    html = client.post("/providers/me/declaration?lang=en", data=declaration_form(website="not a web address")).data
+    assert "Enter a web address, such as www.example.com." in html.decode()
+
+
+def test_the_declaration_shows_every_error_at_once(client, db, make_user, login_as):
+    """The form showed one error per submission: a bad credit code, then the future date, then the e-mail."""
+    login_as(make_user(Role.AGENCY))
+    html = client.post(
+        "/providers/me/declaration?lang=en",
+        data=declaration_form(
+            uscc="91320600MA1ABCDE70", founded_on="2999-01-01", email="not-an-address", phone="call me"
+        ),
+    ).get_data(as_text=True)
+    for field in ("uscc", "founded_on", "email", "phone"):
+        assert field_error(html, field), field
+    assert "not-an-address" in html and "2999-01-01" in html  # what was typed stays
+
+
+def test_a_rule_and_a_format_error_are_shown_together(db, make_user):
+    """The service, called by any caller, also reports every problem at once."""
+    from marketplace.common.errors import FieldErrors
+
+    user = make_user(Role.AGENCY)
+    taken, _ = factories.publish(make_user(Role.AGENCY), n=81)
+    provider = services.own_provider(user, create=True)
+    with pytest.raises(FieldErrors) as raised:
+        services.save_declaration(
+            user, provider, category_ids=[], region_ids=[], uscc=taken.uscc, founded_on=date(2999, 1, 1), name="x"
+        )
+    assert {e.field for e in raised.value.errors} == {"uscc", "founded_on"}
+
+
+def test_the_same_person_cannot_be_added_twice_to_the_staff(client, db, make_user, login_as):
+    """The same person could be added twice, and the revision then read "— / —"."""
+    user = make_user(Role.AGENCY)
+    provider, _ = factories.publish(user, n=82)
+    login_as(user)
+    person = {"name": "陈静", "title": "一级安全评价师", "cert_number": "S-2019-088", "id_number": ""}
+    assert client.post("/providers/me/staff/new", data=person).status_code == 302
+    html = client.post("/providers/me/staff/new?lang=en", data=person).get_data(as_text=True)
+    assert "already on your staff" in field_error(html, "cert_number")
+    assert "陈静" in html  # the form keeps what was typed
+    same_id = {"name": "陈静", "title": "", "cert_number": "", "id_number": "320611199302092201"}
+    assert client.post("/providers/me/staff/new", data=same_id).status_code == 302
+    html = client.post("/providers/me/staff/new?lang=en", data=dict(same_id, name="陈 静")).get_data(as_text=True)
+    assert "already on your staff" in field_error(html, "id_number")
+    namesake = {"name": "陈静", "title": "注册安全工程师", "cert_number": "S-2021-001", "id_number": ""}
+    assert client.post("/providers/me/staff/new", data=namesake).status_code == 302  # another person of that name
+    staff = db.session.scalars(sa.select(StaffMember).where(StaffMember.provider_id == provider.id)).all()
+    assert len(staff) == 3
+
+
+def test_a_revision_of_a_list_names_what_arrived_even_when_it_repeats(db, make_user):
+    from marketplace.providers.services import list_changes
+
+    assert list_changes(["a｜1", "b｜2"], ["a｜1", "b｜2", "a｜1"]) == ([], ["a｜1"], 2)
+    assert list_changes(["a｜1", "a｜1"], ["a｜1"]) == (["a｜1"], [], 1)

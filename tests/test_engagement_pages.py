@@ -1,6 +1,7 @@
 """The engagement pages as the parties use them: forms, messages beside the fields, refusals,
 public report verification, and ratings on the profile."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.auth.roles import Role
 from marketplace.common.time import local_today
-from marketplace.engagements.models import Engagement
+from marketplace.engagements.models import Engagement, EngagementFile
 from marketplace.engagements.models import EngagementStatus as S
 from tests import factories
 from tests.conftest import PASSWORD
@@ -279,3 +280,70 @@ def test_an_agency_says_which_categories_a_certificate_covers(app, market, db):
     assert [c.code for c in qualification.categories] == ["se_chemicals"]  # not a declared one: dropped
     assert qualification.valid_to == date(2022, 12, 31)
     assert "qualification_expired" in choice.choice_warnings(provider, factories.category("se_chemicals").id)
+
+
+def test_a_removed_contract_stays_evidence_and_nothing_is_removed_after_completion(app, market, db, make_user):
+    """The enterprise removed the signed contract after completion; the city regulator then saw
+    "尚未上传文件", the file's address gave 404 and the timeline said nothing."""
+    client_user, agency_user = market["client"], market["agency"]
+    factories.make_enterprise(client_user, n=820)
+    engagement = factories.advance(
+        factories.request(client_user, market["provider"]), client_user, agency_user, to="contracted"
+    )
+    db.session.commit()
+    enterprise = login(app, client_user)
+    upload = {"file": (io.BytesIO(factories.PDF), "合同.pdf"), "description": "盖章合同"}
+    assert enterprise.post(f"/engagements/{engagement.id}/files", data=upload).status_code == 302
+    first = db.session.scalar(sa.select(EngagementFile).where(EngagementFile.engagement_id == engagement.id))
+    assert enterprise.post(f"/engagements/{engagement.id}/files/{first.id}/remove").status_code == 302
+    # removed while the work was open: kept, marked removed, on the timeline, readable to regulators
+    regulator = login(app, make_user(Role.COUNTY_REGULATOR, county_code="320613"))
+    page = regulator.get(f"/engagements/{engagement.id}?lang=en").get_data(as_text=True)
+    assert "合同.pdf" in page and "Removed on" in page and "File removed" in page
+    assert regulator.get(f"/engagements/{engagement.id}/files/{first.id}").status_code == 200
+    assert enterprise.get(f"/engagements/{engagement.id}/files/{first.id}").status_code == 404
+    assert (
+        login(app, make_user(Role.CITY_REGULATOR)).get(f"/engagements/{engagement.id}/files/{first.id}").data
+        == factories.PDF
+    )
+    # attached again, and the work completed: the contract can no longer be taken back
+    upload = {"file": (io.BytesIO(factories.PDF), "合同-最终.pdf"), "description": ""}
+    assert enterprise.post(f"/engagements/{engagement.id}/files", data=upload).status_code == 302
+    final = db.session.scalar(
+        sa.select(EngagementFile).where(
+            EngagementFile.engagement_id == engagement.id, EngagementFile.deleted_at.is_(None)
+        )
+    )
+    db.session.expire_all()
+    factories.advance(db.session.get(Engagement, engagement.id), client_user, agency_user, to="completed")
+    db.session.commit()
+    page = enterprise.get(f"/engagements/{engagement.id}?lang=en").get_data(as_text=True)
+    assert f"/files/{final.id}/remove" not in page
+    response = enterprise.post(f"/engagements/{engagement.id}/files/{final.id}/remove?lang=en")
+    assert response.status_code == 302
+    assert "You cannot remove a file now" in enterprise.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(EngagementFile, final.id).deleted_at is None
+
+
+def test_a_category_named_in_two_groups_is_shown_with_its_group(app, db, make_user, search_index):
+    """金属冶炼 exists under both 安全评价 and 检测检验; chips, the request select and engagement titles
+    showed it alone."""
+    agency_user, client_user = make_user(Role.AGENCY), make_user(Role.ENTERPRISE)
+    provider, _ = factories.publish(agency_user, n=830, categories=("se_metallurgy", "it_metallurgy"),
+                                    regions=("320613",))
+    factories.add_staff(agency_user, provider)
+    factories.make_enterprise(client_user, n=830)
+    engagement = factories.request(client_user, provider, category_code="it_metallurgy")
+    db.session.commit()
+    for lang, evaluated, tested in (("zh", "金属冶炼（安全评价）", "金属冶炼（检测检验）"),
+                                    ("en", "Metal smelting (Safety evaluation)", "Metal smelting (Inspection and testing)")):
+        profile = app.test_client().get(f"/providers/{provider.id}?lang={lang}").get_data(as_text=True)
+        assert evaluated in profile and tested in profile
+        directory = app.test_client().get(f"/providers?lang={lang}").get_data(as_text=True)
+        assert evaluated in directory and tested in directory
+        enterprise = login(app, client_user)
+        form = enterprise.get(f"/engagements/new?provider={provider.id}&lang={lang}").get_data(as_text=True)
+        assert f">{evaluated}</option>" in form and f">{tested}</option>" in form
+        page = enterprise.get(f"/engagements/{engagement.id}?lang={lang}").get_data(as_text=True)
+        assert tested in page

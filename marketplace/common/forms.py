@@ -7,6 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, validators, widgets
 
+from marketplace.common.errors import DomainError
+from marketplace.common.identifiers import clean_uscc
+from marketplace.common.time import local_today
+
 # Control characters (NUL included, which PostgreSQL cannot store in text) have no place in
 # typed input; tabs and line breaks are allowed in multi-line fields only.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
@@ -74,6 +78,19 @@ def finite(form, field):
         raise validators.StopValidation(str(NUMBER_MESSAGE))
 
 
+def credit_code(form, field):
+    """A unified social credit code: 18 characters with a valid check digit (python-stdnum)."""
+    try:
+        clean_uscc(field.data)
+    except DomainError as exc:
+        raise validators.ValidationError(str(exc.message)) from None
+
+
+def not_in_future(form, field):
+    if field.data is not None and field.data > local_today():
+        raise validators.ValidationError(str(_l("The date cannot be in the future.")))
+
+
 def optional_int(value):
     """A select's value as a record number, or None for the empty choice (or anything else)."""
     try:
@@ -104,6 +121,15 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def web_address(value):
+    """Filter: ``www.example.com`` as people type it becomes ``http://www.example.com`` (the site
+    redirects to https itself if it has it); an address with a scheme is left alone."""
+    value = strip(value)
+    if value and "://" not in value and "." in value and not value.startswith(("/", ".")):
+        return "http://" + value
+    return value
+
+
 def form_view(view):
     """Mark a view that builds and validates a FlaskForm: when its CSRF token is missing or stale,
     the view is run again so the form comes back with what was typed and the error beside it."""
@@ -112,7 +138,12 @@ def form_view(view):
 
 
 def show_error(form, exc):
-    """Put a service's ``DomainError`` beside the field it names (or above the form)."""
+    """Put a service's ``DomainError`` beside the field it names (or above the form); each of a
+    ``FieldErrors`` beside its own field."""
+    for each in getattr(exc, "errors", None) or ():
+        show_error(form, each)
+    if getattr(exc, "errors", None):
+        return
     field = getattr(form, exc.field, None) if exc.field else None
     if field is not None:
         field.errors = list(field.errors) + [str(exc.message)]

@@ -30,6 +30,7 @@ from marketplace.engagements.models import (
 from marketplace.enterprises.models import Enterprise, HazardClass
 from marketplace.extensions import db
 from marketplace.providers.models import Provider, ProviderStatus
+from marketplace.reference import cache
 from marketplace.reference.models import ADVISORY, ASSESSMENT, County, ServiceCategory
 
 ENTERPRISES = 200
@@ -147,6 +148,7 @@ def seed_engagements():
     ).all()
     if not providers:
         return
+    label = cache.snapshot().category_label  # 金属冶炼 with its group: it is both evaluated and tested
     rng = random.Random(20261130)
     counties = db.session.scalars(sa.select(County).where(County.active).order_by(County.sort_order)).all()
     enterprises = _enterprises(rng, counties)
@@ -172,7 +174,7 @@ def seed_engagements():
             provider_id=provider.id,
             category_id=category.id,
             county_id=enterprise.county_id,
-            scope=f"{category.name_zh}：{enterprise.name}厂区及主要生产装置",
+            scope=f"{label(category.id, 'zh')}：{enterprise.name}厂区及主要生产装置",
             site_address=enterprise.address,
             expected_start=start,
             expected_end=end,
@@ -238,11 +240,11 @@ def seed_engagements():
                     engagement.report = Report(
                         provider_id=provider.id,
                         report_no=number,
-                        title=f"{enterprise.name}{category.name_zh}报告",
+                        title=f"{enterprise.name}{label(category.id, 'zh')}报告",
                         issued_on=issued,
                         provider_name=provider.name,
                         enterprise_name=enterprise.name,
-                        category_name=category.name_zh,
+                        category_name=label(category.id, "zh"),
                         created_at=_at(issued, 16),
                     )
                     events.append(("report", S.IN_PROGRESS, S.IN_PROGRESS, issued, number))

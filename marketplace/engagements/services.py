@@ -23,6 +23,7 @@ from marketplace.engagements.models import EngagementStatus as S
 from marketplace.enterprises import services as enterprises
 from marketplace.extensions import db
 from marketplace.providers.models import StaffMember
+from marketplace.reference import cache
 from marketplace.reference.models import ASSESSMENT, County
 
 
@@ -467,7 +468,7 @@ def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None)
         file_id=stored.id if stored else None,
         provider_name=engagement.provider.name,
         enterprise_name=engagement.enterprise.name,
-        category_name=engagement.category.name_zh,
+        category_name=cache.snapshot().category_label(engagement.category_id, "zh"),
     )
     db.session.add(report)
     try:

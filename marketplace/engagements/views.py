@@ -323,7 +323,7 @@ def report(engagement_id):
     if request.method == "GET":
         notice = queries.latest_site_notice(engagement) if services.needs_site_notice(engagement) else None
         form.issued_on.data = max(local_today(), notice.onsite_to) if notice else local_today()
-        form.title.data = f"{engagement.category.name_zh}报告"
+        form.title.data = f"{cache.snapshot().category_label(engagement.category_id, 'zh')}报告"
     if form.validate_on_submit():
         with committing(form) as issued:
             services.issue_report(

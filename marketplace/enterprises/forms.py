@@ -4,14 +4,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from marketplace.common.forms import BaseForm, MaxLength, Phone, Required, optional_int, strip
+from marketplace.common.forms import BaseForm, MaxLength, Phone, Required, credit_code, optional_int, strip
 from marketplace.enterprises.models import HAZARD_LABELS
 
 
 class ProfileForm(BaseForm):
     uscc = StringField(
         _l("Unified social credit code"),
-        [Required(), MaxLength(30)],
+        [Required(), MaxLength(30), credit_code],
         filters=[strip],
         description=_l("18 characters, as on the business licence."),
     )

@@ -23,9 +23,12 @@ from marketplace.common.forms import (
     Optional,
     Phone,
     Required,
+    credit_code,
     finite,
+    not_in_future,
     optional_int,
     strip,
+    web_address,
 )
 
 
@@ -34,7 +37,7 @@ class DeclarationForm(BaseForm):
 
     uscc = StringField(
         _l("Unified social credit code"),
-        [Optional(), MaxLength(30)],
+        [Optional(), MaxLength(30), credit_code],
         filters=[strip],
         description=_l("18 characters, as on the business licence."),
     )
@@ -56,11 +59,13 @@ class DeclarationForm(BaseForm):
         [
             Optional(),
             MaxLength(300),
-            validators.URL(require_tld=False, message=_l("Enter a web address starting with http:// or https://.")),
+            validators.URL(require_tld=False, message=_l("Enter a web address, such as www.example.com.")),
         ],
-        filters=[strip],
+        filters=[web_address],
     )
-    founded_on = DateField(_l("Founding date"), [Optional()], format="%Y-%m-%d", render_kw={"type": "date"})
+    founded_on = DateField(
+        _l("Founding date"), [Optional(), not_in_future], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
     description = TextAreaField(_l("Description of services"), [Optional(), MaxLength(4000)], render_kw={"rows": 5})
     category_ids = MultiCheckboxField(_l("Service categories"), coerce=int)
     region_ids = MultiCheckboxField(_l("Counties served"), coerce=int)

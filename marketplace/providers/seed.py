@@ -17,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.pledges import services as pledges
 from marketplace.providers import notices, services
 from marketplace.providers.models import NoticeBatch, Provider
+from marketplace.reference import cache
 from marketplace.reference.models import County, ServiceCategory
 
 COUNT = 60
@@ -213,7 +214,7 @@ def _declare(rng, user, index, counties, categories, signed_at):
             user,
             provider,
             None,
-            item=categories[code].name_zh,
+            item=cache.snapshot().category_label(categories[code].id, "zh"),
             unit=rng.choice(["项", "次", "天", "企业"]),
             price_min=low,
             price_max=low * rng.choice([1, 2, 3]) if rng.random() < 0.6 else None,

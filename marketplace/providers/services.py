@@ -5,6 +5,7 @@ Services flush and raise ``DomainError``; the caller commits (``common.transacti
 
 import hashlib
 import hmac
+from collections import Counter
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from marketplace.auth import permissions
-from marketplace.common.errors import DomainError, NotFound, PermissionDenied
+from marketplace.common.errors import DomainError, NotFound, PermissionDenied, raise_all
 from marketplace.common.identifiers import InvalidUSCC, clean_uscc
 from marketplace.common.models import StoredFile
 from marketplace.common.time import local_today, utcnow
@@ -62,6 +63,11 @@ class InvalidPrice(DomainError):
 class InvalidIdNumber(DomainError):
     message = _l("This is not a valid 18-digit resident ID number.")
     field = "id_number"
+
+
+class DuplicateStaff(DomainError):
+    message = _l("This person is already on your staff: edit that entry instead of adding it again.")
+    field = "name"
 
 
 class FutureDate(DomainError):
@@ -301,6 +307,13 @@ def _record(actor, provider, summary, before):
     return revision
 
 
+def list_changes(old, new):
+    """(removed, added, unchanged count) between two versions of a listed part (staff, fees…), each
+    entry counted as often as it occurs."""
+    old, new = Counter(old or []), Counter(new or [])
+    return list((old - new).elements()), list((new - old).elements()), sum((old & new).values())
+
+
 def revisions(provider):
     return db.session.scalars(
         sa.select(ProviderRevision)
@@ -332,21 +345,27 @@ def save_declaration(actor, provider, *, category_ids, region_ids, **values):
     """Save the declaration's main part (a draft may be incomplete; what is given must be valid)."""
     _require_owner(actor, provider)
     before = snapshot(provider)
-    values["uscc"] = clean_uscc(values.get("uscc"))
+    problems = []  # every problem at once, each beside its field
+    try:
+        values["uscc"] = clean_uscc(values.get("uscc"))
+    except InvalidUSCC as exc:
+        problems.append(exc)
+        values["uscc"] = provider.uscc
     if values["uscc"] and db.session.scalar(
         sa.select(Provider.id).where(Provider.uscc == values["uscc"], Provider.id != provider.id)
     ):
-        raise DuplicateUSCC()
+        problems.append(DuplicateUSCC())
     if values.get("founded_on") and values["founded_on"] > local_today():
-        raise FutureDate()
+        problems.append(FutureDate())
     if values.get("county_id") is not None and db.session.get(County, values["county_id"]) is None:
-        raise DomainError(_l("Choose a county from the list."), field="county_id")
-    if provider.status is not ProviderStatus.DRAFT and not values["uscc"]:
-        raise InvalidUSCC(_l("A published agency must keep its credit code."))
+        problems.append(DomainError(_l("Choose a county from the list."), field="county_id"))
+    if provider.status is not ProviderStatus.DRAFT and not values["uscc"] and not problems:
+        problems.append(InvalidUSCC(_l("A published agency must keep its credit code.")))
     if provider.status is ProviderStatus.SUSPENDED and (
         values["uscc"] != provider.uscc or values.get("county_id", provider.county_id) != provider.county_id
     ):
-        raise FrozenWhileSuspended()
+        problems.append(FrozenWhileSuspended())
+    raise_all(problems)
     for key, value in values.items():
         setattr(provider, key, value.strip() if isinstance(value, str) else value)
     provider.categories = db.session.scalars(
@@ -414,7 +433,30 @@ def save_staff(actor, provider, existing, **values):
         except ValidationError:
             raise InvalidIdNumber() from None
     values["id_number"] = id_number
+    _refuse_duplicate_staff(provider, existing, values)
     return _save_item(actor, provider, StaffMember, existing, "staff", values)
+
+
+def _refuse_duplicate_staff(provider, existing, values):
+    """One person is on the staff once: the same resident ID number, or the same name with the same
+    certificate number, is the same person (two 王伟 without either are told apart by a title)."""
+    others = [m for m in provider.staff if existing is None or m.id != existing.id]
+    name, cert = (values.get("name") or "").strip(), (values.get("cert_number") or "").strip()
+    for member in others:
+        if values["id_number"] and member.id_number == values["id_number"]:
+            raise DuplicateStaff(field="id_number")
+        same_name = member.name == name
+        if same_name and cert and member.cert_number == cert:
+            raise DuplicateStaff(field="cert_number")
+        if same_name and not cert and not values["id_number"] and member.title == (values.get("title") or "").strip():
+            raise DuplicateStaff(
+                _l(
+                    "%(name)s is already on your staff with this title. Add the certificate or ID "
+                    "number if this is another person of the same name.",
+                    name=name,
+                ),
+                field="name",
+            )
 
 
 def save_fee(actor, provider, existing, **values):

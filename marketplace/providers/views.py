@@ -261,7 +261,8 @@ def item(kind, item_id=None):
             item = services.own_item(model, provider, item_id)
     form = form_class(obj=item)
     if kind == "qualifications":
-        form.category_ids.choices = [SelectChoice(c.id, c.name) for c in provider.categories]
+        label = cache.snapshot().category_label
+        form.category_ids.choices = [SelectChoice(c.id, label(c.id)) for c in provider.categories]
         if request.method == "GET" and item is not None:
             form.category_ids.data = [c.id for c in item.categories]
     if kind == "staff" and request.method == "GET":
@@ -344,4 +345,7 @@ def sign_pledge():
 
 @bp.app_context_processor
 def provider_helpers():
-    return {"status_labels": {status.value: status.label for status in ProviderStatus}}
+    return {
+        "status_labels": {status.value: status.label for status in ProviderStatus},
+        "list_changes": services.list_changes,
+    }

@@ -49,18 +49,20 @@ class Snapshot:
     def active_groups(self):
         return [g for g in self.groups if g.active]
 
-    def category_label(self, category_id):
-        """A category's name in the UI language, with its group where another group has a category of the
-        same name (金属冶炼 is both evaluated and tested): "金属冶炼（安全评价）"."""
+    def category_label(self, category_id, language=None):
+        """A category's name in the UI language (or ``language``), with its group where another group has
+        a category of the same name (金属冶炼 is both evaluated and tested): "金属冶炼（安全评价）"."""
         category = self.category_by_id.get(category_id)
         if category is None:
             return ""
+        english = (language or current_language()) == "en"
+        name = (category.name_en or category.name_zh) if english else category.name_zh
         if category_id not in self.shared_names:
-            return category.name
+            return name
         group = self.category_by_id[category.parent_id]
-        if current_language() == "en":
-            return f"{category.name} ({group.name})"
-        return f"{category.name}（{group.name}）"
+        if english:
+            return f"{name} ({group.name_en or group.name_zh})"
+        return f"{name}（{group.name_zh}）"
 
 
 def _load():
