@@ -107,3 +107,36 @@ def test_logging_in_is_one_login_entry_not_a_field_change(client, db, make_user,
     login_as(user)
     actions = [e.action for e in entries(db, object_type="User", object_id=str(user.id))]
     assert actions == ["create", "login"]
+
+
+def test_the_log_reads_in_the_users_language_with_names_and_local_time(client, db, make_user, login_as):
+    """The log showed raw model and field names in Chinese mode, UTC times and "Provider #40"."""
+    from datetime import datetime, timezone
+
+    from marketplace.providers import services as providers
+    from tests import factories
+
+    agency = make_user(Role.AGENCY)
+    provider, _ = factories.publish(agency, n=90, name="南通江海安全评价有限公司")
+    providers.suspend(make_user(Role.CITY_REGULATOR), provider, "报告数据失实，暂停整改")
+    db.session.add(
+        AuditLog(
+            created_at=datetime(2026, 1, 1, 0, 30, tzinfo=timezone.utc),
+            action="update",
+            object_type="Provider",
+            object_id=str(provider.id),
+            changes={"county_id": [factories.county("320613").id, factories.county("320612").id]},
+        )
+    )
+    db.session.commit()
+    login_as(make_user(Role.CITY_REGULATOR))
+    html = client.get(f"/admin/audit?type=Provider&id={provider.id}&lang=zh").get_data(as_text=True)
+    table = html[html.index('id="audit-table"') :]
+    assert "南通江海安全评价有限公司" in table and f"Provider #{provider.id}" not in table
+    assert "机构" in table and "已暂停" in table and "法定代表人" in table
+    for raw in ("legal_representative", "status_reason", "Provider", "suspended", "county_id"):
+        assert raw not in table.replace("type=Provider", ""), raw
+    assert "2026-01-01 08:30:00" in table  # midnight-thirty UTC is half past eight in Nantong
+    assert "崇川区 → 通州区" in table  # a county by its name, not its number
+    english = client.get(f"/admin/audit?type=Provider&id={provider.id}&lang=en").get_data(as_text=True)
+    assert "Agency" in english and "Suspended" in english and "Legal representative" in english

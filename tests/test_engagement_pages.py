@@ -330,14 +330,17 @@ def test_a_category_named_in_two_groups_is_shown_with_its_group(app, db, make_us
     """金属冶炼 exists under both 安全评价 and 检测检验; chips, the request select and engagement titles
     showed it alone."""
     agency_user, client_user = make_user(Role.AGENCY), make_user(Role.ENTERPRISE)
-    provider, _ = factories.publish(agency_user, n=830, categories=("se_metallurgy", "it_metallurgy"),
-                                    regions=("320613",))
+    provider, _ = factories.publish(
+        agency_user, n=830, categories=("se_metallurgy", "it_metallurgy"), regions=("320613",)
+    )
     factories.add_staff(agency_user, provider)
     factories.make_enterprise(client_user, n=830)
     engagement = factories.request(client_user, provider, category_code="it_metallurgy")
     db.session.commit()
-    for lang, evaluated, tested in (("zh", "金属冶炼（安全评价）", "金属冶炼（检测检验）"),
-                                    ("en", "Metal smelting (Safety evaluation)", "Metal smelting (Inspection and testing)")):
+    for lang, evaluated, tested in (
+        ("zh", "金属冶炼（安全评价）", "金属冶炼（检测检验）"),
+        ("en", "Metal smelting (Safety evaluation)", "Metal smelting (Inspection and testing)"),
+    ):
         profile = app.test_client().get(f"/providers/{provider.id}?lang={lang}").get_data(as_text=True)
         assert evaluated in profile and tested in profile
         directory = app.test_client().get(f"/providers?lang={lang}").get_data(as_text=True)

@@ -2,9 +2,9 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from marketplace.admin import audit_view
 from marketplace.auth import permissions
 from marketplace.auth import services as auth_services
 from marketplace.auth.forms import UserCreateForm
@@ -164,18 +164,6 @@ def category_edit(category_id):
 
 # --- audit log --------------------------------------------------------------------------------
 
-AUDIT_ACTIONS = {
-    "create": _l("Created"),
-    "update": _l("Changed"),
-    "delete": _l("Deleted"),
-    "login": _l("Logged in"),
-    "logout": _l("Logged out"),
-    "login_failed": _l("Failed login"),
-    "login_refused_inactive": _l("Login refused (deactivated)"),
-    "sign": _l("Signed the pledge"),
-    "publish": _l("Published a notice list"),
-}
-
 
 @bp.get("/audit")
 @read_audit
@@ -185,4 +173,11 @@ def audit_log():
         for key, arg in (("object_type", "type"), ("object_id", "id"), ("actor", "actor"), ("action", "action"))
     }
     page = paginate(audit.search_log(**filters))
-    return render_template("admin/audit.html", page=page, types=audit.audited_types(), actions=AUDIT_ACTIONS, **filters)
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        rows=audit_view.describe(page.items),
+        types=audit_view.record_types(),
+        actions=audit_view.ACTIONS,
+        **filters,
+    )

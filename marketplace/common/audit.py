@@ -123,15 +123,6 @@ def _after_flush(session, flush_context):
     session.connection().execute(sa.insert(AuditLog.__table__), rows)
 
 
-def audited_types():
-    """The record types that appear in the log (Audited models, and those with named events)."""
-    return sorted(
-        m.class_.__name__
-        for m in db.Model.registry.mappers
-        if issubclass(m.class_, Audited) or getattr(m.class_, "__audit_events__", False)
-    )
-
-
 def search_log(*, object_type="", object_id="", actor="", action=""):
     """The audit log, newest first, filtered by record, actor e-mail and action."""
     query = sa.select(AuditLog).order_by(AuditLog.id.desc())
