@@ -89,6 +89,16 @@ class BaseConfig:
     OPERATOR_NAME_ZH = os.environ.get("OPERATOR_NAME_ZH", "南通市应急管理局")
     OPERATOR_NAME_EN = os.environ.get("OPERATOR_NAME_EN", "Nantong Municipal Emergency Management Bureau")
     OPERATOR_CONTACT = os.environ.get("OPERATOR_CONTACT", "0513-85098000")
+
+    # Mail (password-reset links). Without MAIL_SERVER nothing is sent: the message goes to the log.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@nt-safety.cn")
+    MAIL_SUPPRESS_SEND = not MAIL_SERVER
     PER_PAGE = 20
 
 
@@ -114,6 +124,7 @@ class TestingConfig(BaseConfig):
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
+    MAIL_SUPPRESS_SEND = True  # messages are recorded (mail.record_messages), never sent
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")

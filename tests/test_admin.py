@@ -1,9 +1,14 @@
 """Admins make regulator accounts, deactivate accounts and edit reference data."""
 
+import re
+import time
+
 import sqlalchemy as sa
 
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
+from marketplace.common.models import AuditLog
+from marketplace.extensions import mail
 from marketplace.reference.models import County, ServiceCategory
 from tests.conftest import PASSWORD, field_error
 from tests.factories import county
@@ -228,3 +233,120 @@ def test_create_user_command_refuses_a_weak_password(runner, db):
     )
     assert result.exit_code != 0
     assert db.session.scalar(sa.select(User).where(User.email == "w@example.cn")) is None
+
+
+def _logged_in(app, user, password=PASSWORD):
+    other = app.test_client()
+    assert other.post("/auth/login", data={"email": user.email, "password": password}).status_code == 302
+    return other
+
+
+def edit_form(user, **fields):
+    data = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "phone": user.phone or "",
+        "role": user.role.value,
+        "county_id": str(user.county_id or ""),
+    }
+    data.update(fields)
+    return data
+
+
+def test_an_administrator_corrects_an_account(app, client, db, make_user, login_as):
+    """An administrator could not edit an account."""
+    regulator = make_user(Role.COUNTY_REGULATOR, county_code="320613", email="gu@example.cn")
+    session = _logged_in(app, regulator)
+    login_as(make_user(Role.ADMIN))
+    assert "gu@example.cn" in client.get(f"/admin/users/{regulator.id}?lang=en").get_data(as_text=True)
+    response = client.post(
+        f"/admin/users/{regulator.id}",
+        data=edit_form(
+            regulator,
+            display_name="崇川区应急管理局 顾晓明",
+            email="GU.Xiaoming@example.cn",
+            county_id=str(county("320614").id),
+        ),
+    )
+    assert response.status_code == 302
+    db.session.refresh(regulator)
+    assert (regulator.display_name, regulator.email, regulator.county_id) == (
+        "崇川区应急管理局 顾晓明",
+        "gu.xiaoming@example.cn",
+        county("320614").id,
+    )
+    assert session.get("/auth/account").status_code == 302  # a new e-mail address ends the old sessions
+    response = client.post(f"/admin/users/{regulator.id}", data=edit_form(regulator, role="city_regulator"))
+    db.session.refresh(regulator)
+    assert response.status_code == 302 and regulator.role is Role.CITY_REGULATOR and regulator.county_id is None
+
+
+def test_an_account_edit_is_refused_beside_the_field(client, db, make_user, login_as):
+    agency = make_user(Role.AGENCY)
+    taken = make_user(Role.ENTERPRISE, email="taken@example.cn")
+    login_as(make_user(Role.ADMIN))
+    html = client.post(f"/admin/users/{agency.id}?lang=en", data=edit_form(agency, role="city_regulator")).data
+    assert "keeps its role" in field_error(html.decode(), "role")
+    html = client.post(f"/admin/users/{agency.id}?lang=en", data=edit_form(agency, email=taken.email)).data
+    assert "already uses this e-mail" in field_error(html.decode(), "email")
+    html = client.post(f"/admin/users/{agency.id}?lang=en", data=edit_form(agency, display_name="  ")).data
+    assert field_error(html.decode(), "display_name")
+    db.session.refresh(agency)
+    assert agency.role is Role.AGENCY and agency.email != taken.email
+
+
+def test_an_administrator_sets_a_new_password_and_the_old_sessions_end(app, client, db, make_user, login_as):
+    """An administrator could not reset a password."""
+    user = make_user(Role.CITY_REGULATOR)
+    session = _logged_in(app, user)
+    login_as(make_user(Role.ADMIN))
+    html = client.post(f"/admin/users/{user.id}/password?lang=en", data={"password": "short", "confirm": "short"})
+    assert field_error(html.get_data(as_text=True), "password")
+    response = client.post(
+        f"/admin/users/{user.id}/password", data={"password": "Anquan-2026-new", "confirm": "Anquan-2026-new"}
+    )
+    assert response.status_code == 302
+    assert session.get("/auth/account").status_code == 302
+    _logged_in(app, user, "Anquan-2026-new")
+    db.session.commit()
+    entries = db.session.scalars(
+        sa.select(AuditLog).where(AuditLog.object_type == "User", AuditLog.object_id == str(user.id))
+    ).all()
+    assert any((e.changes or {}).get("password_hash") == ["******", "******"] for e in entries)
+
+
+def test_forgotten_password_by_mail_answers_the_same_for_unknown_addresses(app, client, db, make_user):
+    """There was no "forgot password"."""
+    user = make_user(Role.AGENCY, email="wang@example.cn")
+    session = _logged_in(app, user)
+    assert "/auth/forgot" in client.get("/auth/login?lang=en").get_data(as_text=True)
+    with mail.record_messages() as outbox:
+        unknown = client.post("/auth/forgot?lang=en", data={"email": "nobody@example.cn"}, follow_redirects=True)
+        known = client.post("/auth/forgot?lang=en", data={"email": "WANG@example.cn"}, follow_redirects=True)
+    assert unknown.get_data(as_text=True).count("a link to set a new password is on its way") == 1
+    assert known.get_data(as_text=True).count("a link to set a new password is on its way") == 1
+    assert [m.recipients for m in outbox] == [["wang@example.cn"]]
+    link = re.search(r"http://localhost(/auth/reset/\S+)", outbox[0].body).group(1)
+    html = client.post(link + "?lang=en", data={"password": "wang12", "confirm": "wang12"}).get_data(as_text=True)
+    assert field_error(html, "password")  # the policy applies
+    response = client.post(link, data={"password": "Anquan-2026-ntsafe", "confirm": "Anquan-2026-ntsafe"})
+    assert response.status_code == 302
+    assert session.get("/auth/account").status_code == 302  # other sessions end
+    _logged_in(app, user, "Anquan-2026-ntsafe")
+    used = client.get(link + "?lang=en")
+    assert used.status_code == 400 and "has been used" in used.get_data(as_text=True)  # a link works once
+    assert client.get("/auth/reset/forged-token?lang=en").status_code == 400
+
+
+def test_a_reset_link_expires_after_an_hour(app, client, db, make_user, monkeypatch):
+    import itsdangerous.timed
+
+    from marketplace.auth import services
+
+    user = make_user(Role.AGENCY)
+    token = services.password_reset_token(user)
+    db.session.commit()
+    assert client.get(f"/auth/reset/{token}").status_code == 200
+    later = time.time() + services.RESET_MAX_AGE + 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    assert client.get(f"/auth/reset/{token}").status_code == 400

@@ -39,6 +39,9 @@ ACTIONS = {
     "login_refused_inactive": _l("Login refused (deactivated)"),
     "sign": _l("Signed the pledge"),
     "publish": _l("Published a notice list"),
+    "password_reset_requested": _l("Asked for a password reset link"),
+    "password_reset_unknown": _l("Asked for a reset link for an unknown address"),
+    "password_reset": _l("Set a new password through a reset link"),
 }
 
 # Record type -> (its name, the column that names one record).

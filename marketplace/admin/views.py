@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from marketplace.admin import audit_view
 from marketplace.auth import permissions
 from marketplace.auth import services as auth_services
-from marketplace.auth.forms import UserCreateForm
+from marketplace.auth.forms import SetPasswordForm, UserCreateForm, UserEditForm
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
 from marketplace.common import audit
@@ -72,10 +72,67 @@ def user_new():
     return render_template("admin/user_new.html", form=form)
 
 
+def _user_or_404(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
+@manage_users
+@form_view
+def user_edit(user_id):
+    """Correct an account: name, e-mail, phone, and for the bureau's staff their role and county."""
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    form.county_id.choices = _county_choices(_("— none —"))
+    if form.validate_on_submit():
+        with committing(form, conflict=lambda: auth_services.EmailAlreadyRegistered()) as saved:
+            auth_services.update_user(
+                permissions.acting_user(),
+                user,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                phone=form.phone.data,
+                role=form.role.data,
+                county_id=form.county_id.data,
+            )
+        if saved:
+            flash(_("The account %(email)s is saved.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user, password_form=SetPasswordForm())
+
+
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
+@manage_users
+@form_view
+def user_password(user_id):
+    """Give an account a new password, to hand over in person; the account's sessions end."""
+    user = _user_or_404(user_id)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        with committing(form) as saved:
+            auth_services.set_password(permissions.acting_user(), user, form.password.data)
+        if saved:
+            flash(
+                _(
+                    "A new password is set for %(email)s; its sessions have been logged out. Give it to the "
+                    "user in person.",
+                    email=user.email,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_password.html", form=form, user=user)
+
+
 @bp.post("/users/<id:user_id>/active")
 @manage_users
 def user_set_active(user_id):
-    user = db.session.get(User, user_id) or abort(404)
+    user = _user_or_404(user_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

@@ -5,7 +5,7 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
-from marketplace.common.forms import BaseForm, EmailAddress, MaxLength, Optional, Phone, Required, strip
+from marketplace.common.forms import BaseForm, EmailAddress, MaxLength, Optional, Phone, Required, optional_int, strip
 
 
 class LoginForm(BaseForm):
@@ -73,7 +73,7 @@ class UserCreateForm(BaseForm):
     role = SelectField(_l("Role"), [Required()], choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
     county_id = SelectField(
         _l("County"),
-        coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        coerce=optional_int,
         description=_l("Required for county regulators."),
     )
     display_name = StringField(_l("Name"), [Required(), MaxLength(100)], filters=[strip])
@@ -85,3 +85,54 @@ class UserCreateForm(BaseForm):
         description=_l("At least 10 characters, with letters and digits. Give it to the user in person."),
         render_kw={"autocomplete": "new-password"},
     )
+
+
+def _new_password_fields(label):
+    return (
+        PasswordField(
+            label,
+            [Required(), MaxLength(128)],
+            description=_l("At least 10 characters, with letters and digits."),
+            render_kw={"autocomplete": "new-password"},
+        ),
+        PasswordField(
+            _l("Repeat the password"),
+            [Required(), validators.EqualTo("password", message=_l("The two passwords differ."))],
+            render_kw={"autocomplete": "new-password"},
+        ),
+    )
+
+
+class UserEditForm(BaseForm):
+    """An administrator corrects an account."""
+
+    display_name = StringField(_l("Name"), [Required(), MaxLength(100)], filters=[strip])
+    email = StringField(_l("E-mail"), [Required(), EmailAddress(), MaxLength(254)], filters=[strip])
+    phone = StringField(_l("Phone"), [Optional(), Phone()], filters=[strip])
+    role = SelectField(
+        _l("Role"),
+        [Required()],
+        choices=[SelectChoice(role.value, ROLE_LABELS[role]) for role in Role],
+        description=_l("Regulators and administrators can move between those roles."),
+    )
+    county_id = SelectField(_l("County"), coerce=optional_int, description=_l("Required for county regulators."))
+
+
+class SetPasswordForm(BaseForm):
+    """An administrator sets a new password, to hand over in person."""
+
+    password, confirm = _new_password_fields(_l("New password"))
+
+
+class ForgotPasswordForm(BaseForm):
+    email = StringField(
+        _l("E-mail"),
+        [Required(), EmailAddress(), MaxLength(254)],
+        filters=[strip],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+        description=_l("The address you log in with."),
+    )
+
+
+class ResetPasswordForm(BaseForm):
+    password, confirm = _new_password_fields(_l("New password"))

@@ -66,6 +66,11 @@ def can_manage_users(user):
     return is_admin(user)
 
 
+def can_deactivate_account(user, account):
+    """Administrators, for every account but their own (someone must stay able to log in)."""
+    return can_manage_users(user) and account is not None and account.id != user.id
+
+
 def can_manage_reference_data(user):
     return is_admin(user)
 

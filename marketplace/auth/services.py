@@ -3,11 +3,13 @@
 Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
+import hashlib
 import time
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from marketplace.auth import permissions
 from marketplace.auth.models import User
@@ -228,3 +230,119 @@ def start_endpoint(user):
     if permissions.is_enterprise(user) or permissions.is_regulator(user):
         return "engagements.dashboard"
     return "auth.account"
+
+
+# --- accounts kept by administrators ------------------------------------------------------------
+
+STAFF_ROLES = (Role.COUNTY_REGULATOR, Role.CITY_REGULATOR, Role.ADMIN)
+
+
+class RoleNotChangeable(DomainError):
+    message = _l(
+        "An agency's or enterprise's account keeps its role; regulators' and administrators' accounts "
+        "can move between those roles."
+    )
+    field = "role"
+
+
+def update_user(actor, user, *, email, display_name, phone, role, county_id):
+    """An administrator corrects an account: name, e-mail, phone, and for the bureau's staff their role
+    and county. Changing the e-mail or the role ends the account's sessions."""
+    if not permissions.can_manage_users(actor):
+        raise PermissionDenied()
+    role = Role(role)
+    if role is not user.role and (role not in STAFF_ROLES or user.role not in STAFF_ROLES):
+        raise RoleNotChangeable()
+    if actor.id == user.id and role is not user.role:
+        raise RoleNotChangeable(_l("You cannot change your own role."))
+    if not (display_name or "").strip():
+        raise NameRequired()
+    email = normalise_email(email)
+    clash = get_user_by_email(email)
+    if clash is not None and clash.id != user.id:
+        raise EmailAlreadyRegistered(_l("Another account already uses this e-mail address."))
+    county_id = county_id if role.needs_county else None
+    if role.needs_county and county_id is None:
+        raise CountyRequired()
+    if county_id is not None and db.session.get(County, county_id) is None:
+        raise UnknownCounty()
+    if email != user.email or role is not user.role:
+        user.session_version += 1
+    user.email, user.display_name, user.phone = email, display_name.strip(), (phone or "").strip() or None
+    user.role, user.county_id = role, county_id
+    db.session.flush()
+    return user
+
+
+def set_password(actor, user, new_password):
+    """An administrator gives an account a new password (to hand over in person); every session of
+    the account ends."""
+    if not permissions.can_manage_users(actor):
+        raise PermissionDenied()
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise WeakPassword(problems, field="password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+# --- forgotten passwords --------------------------------------------------------------------------
+
+RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+
+
+class ResetLinkInvalid(DomainError):
+    message = _l("This link to reset a password is invalid, has expired or has been used. Ask for a new one.")
+
+
+def _reset_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _reset_fingerprint(user):
+    """Changes whenever the password or the sessions change: a link works once, for the password it was made for."""
+    return hashlib.sha256(f"{user.password_hash}:{user.session_version}".encode()).hexdigest()[:16]
+
+
+def password_reset_token(user):
+    return _reset_serializer().dumps({"u": user.id, "f": _reset_fingerprint(user)})
+
+
+def user_for_reset_token(token):
+    """The account a reset link was made for, or ``ResetLinkInvalid``."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
+        user = db.session.get(User, int(data["u"]))
+    except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
+        raise ResetLinkInvalid() from None
+    if user is None or not user.active or data.get("f") != _reset_fingerprint(user):
+        raise ResetLinkInvalid()
+    return user
+
+
+def request_password_reset(email):
+    """The account with this e-mail address (active), to send a reset link to, or None. The caller
+    answers the same way either way, so the page never says which addresses have accounts."""
+    user = get_user_by_email(email)
+    if user is None or not user.active:
+        audit.record(
+            "password_reset_unknown", object_type="User", changes={"email": [None, normalise_email(email)[:254]]}
+        )
+        return None
+    audit.record("password_reset_requested", user, actor=None)
+    return user
+
+
+def reset_password(token, new_password):
+    """Set a new password through a reset link; the link then stops working and other sessions end."""
+    user = user_for_reset_token(token)
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise WeakPassword(problems, field="password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    audit.record("password_reset", user, actor=user)
+    db.session.flush()
+    return user

@@ -8,8 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from marketplace.auth import permissions, services
-from marketplace.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
-from marketplace.common import audit
+from marketplace.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from marketplace.common import audit, mail
 from marketplace.common.forms import form_view
 from marketplace.common.time import utcnow
 from marketplace.common.transaction import committing
@@ -140,3 +146,48 @@ def password():
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/password.html", form=form)
+
+
+# --- forgotten passwords ----------------------------------------------------------------------------
+
+RESET_SENT = _l(
+    "If an account uses this address, a link to set a new password is on its way. It works once, for one hour."
+)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@_limit("LOGIN_RATE_LIMIT", "auth/forgot.html", ForgotPasswordForm, "email")
+@form_view
+def forgot():
+    """Ask for a reset link: the answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with committing(form) as asked:
+            user = services.request_password_reset(form.email.data)
+        if asked:
+            if user is not None:
+                link = url_for("auth.reset", token=services.password_reset_token(user), _external=True)
+                mail.send(
+                    _("Set a new password"), user.email, render_template("auth/reset_mail.txt", user=user, link=link)
+                )
+            flash(str(RESET_SENT), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@form_view
+def reset(token):
+    """Set a new password through the link that was mailed; a used or expired link says so."""
+    try:
+        services.user_for_reset_token(token)
+    except services.ResetLinkInvalid as exc:
+        return render_template("auth/reset.html", form=None, invalid=exc.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        with committing(form) as done:
+            services.reset_password(token, form.password.data)
+        if done:
+            flash(_("Your new password is set. Log in with it; every other session has been logged out."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, invalid=None)
