@@ -53,6 +53,8 @@ def test_a_phone_sees_the_brand_the_menu_button_and_a_table_it_can_read(browser,
     assert sizes["page"] <= sizes["width"], sizes  # nothing pushes the page sideways
     page.goto(f"{live_server}/notices?lang=zh")
     page.locator("tbody a").first.click()
+    page.locator("#batch-table").wait_for()
+    page.wait_for_load_state("load")  # the stylesheet applies before anything is measured
     cells = page.evaluate("""() => [...document.querySelectorAll("#batch-table th")].map(
       th => ({text: th.innerText, width: th.getBoundingClientRect().width, height: th.getBoundingClientRect().height}))""")
     shot(page, "phone-batch")
