@@ -46,9 +46,9 @@ run: db
 	@echo "Serving on http://127.0.0.1:$(PORT) — stop with Ctrl-C"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# The suite in parallel (one worker per CPU); the browser journeys stay together on one worker.
+# The suite in parallel, one worker per CPU, a test file at a time (longest first, see tests/conftest.py).
 test: setup-dev
-	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(BIN)/python bench/run.py

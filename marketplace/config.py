@@ -45,6 +45,9 @@ class BaseConfig:
     LANGUAGES = ("zh", "en")
 
     BOOTSTRAP_SERVE_LOCAL = True
+    # Browsers keep static files (Bootstrap, app.css with its version in the address) for half a day
+    # instead of asking again on every page.
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(hours=12)
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
     SESSION_COOKIE_HTTPONLY = True
@@ -81,10 +84,11 @@ class BaseConfig:
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
 
     PASSWORD_MIN_LENGTH = 10
-    # argon2id parameters (argon2-cffi's defaults are the RFC 9106 "low memory" profile).
-    ARGON2_TIME_COST = 3
-    ARGON2_MEMORY_COST = 65536
-    ARGON2_PARALLELISM = 4
+    # argon2id parameters (argon2-cffi's defaults are the RFC 9106 "low memory" profile). Each stored
+    # hash records its own, so changing them only affects passwords set from then on.
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "65536"))  # KiB
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
 
     OPERATOR_NAME_ZH = os.environ.get("OPERATOR_NAME_ZH", "南通市应急管理局")
     OPERATOR_NAME_EN = os.environ.get("OPERATOR_NAME_EN", "Nantong Municipal Emergency Management Bureau")

@@ -28,12 +28,15 @@ class Base(DeclarativeBase):
 
 
 class Session(_FlaskSession):
-    """Flask-SQLAlchemy's session, except that one configured with an explicit ``bind`` (a connection)
-    uses it: the session then joins that connection's transaction (the test suite's savepoints)."""
+    """Flask-SQLAlchemy's session, except that one configured with an explicit ``bind`` (a connection
+    to the application's own database) uses it: the session then joins that connection's transaction
+    (the test suite's savepoints). An application with another database keeps its own engine."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and self.bind is not None:
-            return self.bind
+            own = self._db.engines.get(None)
+            if own is None or own.url == self.bind.engine.url:
+                return self.bind
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 

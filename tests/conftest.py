@@ -12,6 +12,7 @@ import contextvars
 import os
 import re
 import tempfile
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -22,7 +23,8 @@ from marketplace.config import TestingConfig
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
 from marketplace.reference import cache
-from tests import dbutil
+from tests import dbutil, live
+from tests.browser.chromium import CHROMIUM
 
 PASSWORD = "Safe-Passw0rd-2026"
 UPLOADS = tempfile.mkdtemp(prefix="marketplace-test-uploads-")
@@ -49,12 +51,62 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+BROWSER_TESTS = Path(__file__).parent / "browser"
+_TEMPLATE = pytest.StashKey[live.Template]()
+
+
+def _may_run_browser_tests(config):
+    """Whether this run may include the browser journeys (all tests, or some under tests/browser),
+    so that their demo database is worth preparing before the tests are even collected."""
+    if "not browser" in (config.option.markexpr or "") or not Path(CHROMIUM).exists():
+        return False
+    for arg in config.args or [str(BROWSER_TESTS.parent)]:
+        path = Path(arg.split("::")[0]).resolve()
+        if path == BROWSER_TESTS.parent or BROWSER_TESTS == path or BROWSER_TESTS in path.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Prepare the live server's demo data in the background from the very start of the run, once: in
+    pytest-xdist's controller (before its workers start, so they inherit where it is) or here."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or live.ENV_VAR in os.environ:
+        return
+    if _may_run_browser_tests(session.config):
+        session.config.stash[_TEMPLATE] = live.Template()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    template = session.config.stash.get(_TEMPLATE, None)
+    if template is not None:
+        template.close()
+
+
+# Under pytest-xdist (--dist loadfile --no-loadscope-reorder) each file is one unit, handed to the
+# next free worker in this order: the longest first, so that no worker is left with a long file at
+# the end; the browser files after two long files that need no demo database, so that the demo
+# database is ready (it is prepared in the background from the start) when they begin.
+LONGEST_FIRST = (
+    "tests/test_permissions.py",
+    "tests/test_search.py",
+    "tests/browser/test_journeys.py",
+    "tests/browser/test_layout.py",
+)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """The browser journeys, the slowest group, start first under pytest-xdist (one worker takes them
-    while the others run the rest) and last in a single process (their live server is migrated and
-    seeded in the background meanwhile)."""
-    parallel = bool(os.environ.get("PYTEST_XDIST_WORKER"))
-    items.sort(key=lambda item: ("tests/browser/" in item.nodeid) != parallel)
+    """In a single process the browser tests run last (their demo database is prepared meanwhile);
+    under pytest-xdist the longest files go first (see LONGEST_FIRST)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+        return
+
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from marketplace import search
 from marketplace.auth.roles import Role
 from marketplace.providers import services
-from marketplace.providers.models import provider_categories
+from marketplace.providers.models import Provider, provider_categories
 from marketplace.search import SearchQuery
 from tests import factories
+from tests.conftest import building
 
 
 def ids(result):
@@ -22,9 +23,9 @@ def find(text="", **kwargs):
     return search.backend().search(SearchQuery(text=text, **kwargs))
 
 
-@pytest.fixture()
-def agencies(search_index, make_user, db):
-    """Four listed agencies, committed so the index follows."""
+@pytest.fixture(scope="module")
+def catalogue(app, module_db):
+    """Four listed agencies, built once for the module: {n: id}."""
     specs = [
         (1, "南通安泰安全评价有限公司", ("se_chemicals",), ("320613",), "专业从事危险化学品企业安全评价。"),
         (2, "如皋华信检测技术有限公司", ("it_chemicals",), ("320682",), "危化品储存场所检测检验，安全评价配合服务。"),
@@ -37,19 +38,23 @@ def agencies(search_index, make_user, db):
         ),
         (4, "启东明德职业卫生技术服务有限公司", ("occupational_health",), ("320681",), "职业病危害因素检测。"),
     ]
-    made = {}
-    for n, name, categories, regions, description in specs:
-        provider, _ = factories.publish(
-            make_user(Role.AGENCY),
-            n=300 + n,
-            name=name,
-            categories=categories,
-            regions=regions,
-            description=description,
-        )
-        made[n] = provider
-    db.session.commit()  # the index is written after the commit
+    with building(app):
+        made = {}
+        for n, name, categories, regions, description in specs:
+            user = factories.UserFactory(role=Role.AGENCY, email=f"search-{n}@example.cn")
+            provider, _ = factories.publish(
+                user, n=300 + n, name=name, categories=categories, regions=regions, description=description
+            )
+            made[n] = provider.id
     return made
+
+
+@pytest.fixture()
+def agencies(catalogue, db):
+    """The four agencies, and an index built from the database as it stands for this test (the
+    index is a folder: what an earlier test wrote there is not rolled back with the database)."""
+    search.reindex()
+    return {n: db.session.get(Provider, provider_id) for n, provider_id in catalogue.items()}
 
 
 def test_chinese_queries_find_the_expected_agencies(agencies):

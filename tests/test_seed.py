@@ -1,18 +1,23 @@
-"""`flask --app wsgi seed-demo`: realistic, idempotent, and every demo login works."""
+"""`flask --app wsgi seed-demo`: realistic, idempotent, and every demo login works.
+
+The demo data is made once per run, by the real command, in the background (``tests.live``); these
+tests read a copy of it, and the live server of the browser journeys serves another."""
 
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
+from marketplace import create_app
 from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
 from marketplace.cli import DEMO_ACCOUNTS
-from marketplace.extensions import limiter
+from marketplace.extensions import db, limiter
 from marketplace.providers.models import NoticeBatch, Provider, ProviderStatus, Qualification
 from marketplace.reference.models import County
-from tests.conftest import building
+from tests import live
+from tests.conftest import IsolatedClient, make_config
 
 START_PAGES = {
     Role.ADMIN: "/admin/users",
@@ -24,19 +29,31 @@ START_PAGES = {
 
 
 @pytest.fixture(scope="module")
-def seeded(app, module_db):
-    """The demo data, made once for the module (it takes seconds); each test rolls back its own changes."""
-    with building(app):
-        first = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert first.exit_code == 0, first.output
-    return first
+def demo():
+    """An application over this process's copy of the run's demo database, and what `seed-demo` printed."""
+    copy = live.DemoCopy()
+    app = create_app(make_config(copy.url, SEARCH_INDEX_DIR=str(copy.folder / "search-index")))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app, copy.seed_output
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+    copy.close()
 
 
-def test_seed_demo_is_idempotent_and_covers_every_role_and_county(seeded, runner, db):
-    first = seeded
+@pytest.fixture()
+def reading(demo):
+    """The demo app, with the reads of one test ended after it (SQLite would keep the file locked)."""
+    yield demo
+    db.session.remove()
+
+
+def test_seed_demo_is_idempotent_and_covers_every_role_and_county(reading):
+    app, first = reading
     count = db.session.scalar(sa.select(sa.func.count(User.id)))
-    second = runner.invoke(args=["seed-demo"])
-    assert second.exit_code == 0
+    second = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == count
     assert "0 new accounts" in second.output
 
@@ -59,7 +76,7 @@ def test_seed_demo_is_idempotent_and_covers_every_role_and_county(seeded, runner
     )
     assert regulated == set(db.session.scalars(sa.select(County.code)).all())
     for local, *_ in DEMO_ACCOUNTS:
-        assert f"{local}@{DEMO_DOMAIN}" in first.output
+        assert f"{local}@{DEMO_DOMAIN}" in first
 
 
 def test_seed_demo_if_empty_leaves_a_used_database_alone(runner, db, make_user):
@@ -71,7 +88,8 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(runner, db, make_user):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
 
 
-def test_every_demo_login_reaches_its_start_page(app, seeded, db):
+def test_every_demo_login_reaches_its_start_page(reading):
+    app, _output = reading
     for local, role, name, *_ in DEMO_ACCOUNTS:
         limiter.reset()  # sixteen logins from one address would trip the login limit
         client = app.test_client()

@@ -2,8 +2,9 @@
 the operator's name. (Permissions and roles are added by the app factory, above this floor.)"""
 
 from datetime import datetime
+from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_datetime
 
@@ -32,6 +33,17 @@ def format_date(value):
     return babel_format_date(value, "yyyy-MM-dd")
 
 
+def static_url(filename):
+    """A file of static/ with its version in the address, so browsers may keep it (see
+    SEND_FILE_MAX_AGE_DEFAULT) and still fetch it again the moment it changes."""
+    path = Path(current_app.static_folder, filename)
+    try:
+        version = f"{path.stat().st_mtime_ns:x}"
+    except OSError:
+        version = None
+    return url_for("static", filename=filename, v=version)
+
+
 def format_money(value):
     return "—" if value is None else f"{value:,.2f}"
 
@@ -47,6 +59,7 @@ def register(app):
         url_with=i18n.url_with,
         language_names=i18n.LANGUAGE_NAMES,
         operator_name=operator_name,
+        static_url=static_url,
     )
 
     @app.context_processor

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker, one live server
+pytestmark = pytest.mark.browser
 
 
 def test_register_switch_language_log_out_and_back_in(live_server, page, shot):
@@ -116,7 +116,7 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     page.get_by_label("应急预案编制").check()
     page.locator("fieldset").filter(has_text="服务区域").get_by_label("通州区").check()
     page.locator("fieldset").filter(has_text="服务区域").get_by_label("崇川区").check()
-    shot(page, "declaration-form")
+    shot(page, "declaration-form", full_page=True)
     page.get_by_role("button", name="保存").click()
     expect(page).to_have_url(re.compile(r"/providers/me$"))
     expect(page.locator("#missing-items")).to_have_count(0)
@@ -184,7 +184,9 @@ def _log_in(page, live_server, email, password=DEMO_PASSWORD):
 
 
 def _log_out(page):
+    page.wait_for_load_state("load")  # the menu opens once Bootstrap's script has run
     page.locator("#nav-user").click()
+    expect(page.locator("#logout-button")).to_be_visible()
     page.locator("#logout-button").click()
 
 
@@ -228,7 +230,7 @@ def test_enterprise_requests_contracts_verifies_and_rates(live_server, page, sho
         boxes.nth(n).check()
     page.get_by_role("button", name=re.compile("对比所选机构")).click()
     expect(page.locator("table.compare-table thead th")).to_have_count(4)
-    shot(page, "compare-with-request-buttons")
+    shot(page, "compare-with-request-buttons", full_page=True)
     page.goto(live_server + "/providers?lang=zh&q=" + agency_name[:6])
     page.locator(".provider-row a").first.click()
     page.get_by_role("link", name="委托服务").click()
@@ -300,4 +302,4 @@ def test_enterprise_requests_contracts_verifies_and_rates(live_server, page, sho
     page.get_by_role("button", name="发布评价").click()
     page.get_by_role("link", name=agency_name).first.click()
     expect(page.locator("#ratings")).to_contain_text("现场工作细致，报告按期交付。")
-    shot(page, "profile-with-rating")
+    shot(page, "profile-with-rating", full_page=True)
