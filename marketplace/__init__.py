@@ -87,6 +87,7 @@ def register_extensions(app):
 def register_blueprints(app):
     from marketplace.admin.views import bp as admin_bp
     from marketplace.auth.views import bp as auth_bp
+    from marketplace.engagements.rating_views import bp as ratings_bp
     from marketplace.engagements.report_views import bp as reports_bp
     from marketplace.engagements.views import bp as engagements_bp
     from marketplace.enterprises.views import bp as enterprises_bp
@@ -104,6 +105,7 @@ def register_blueprints(app):
         pledges_bp,
         enterprises_bp,
         engagements_bp,
+        ratings_bp,
         reports_bp,
     ):
         app.register_blueprint(blueprint)

@@ -19,6 +19,7 @@ from marketplace.auth.passwords import hash_password
 from marketplace.auth.roles import Role
 from marketplace.common.time import local_today
 from marketplace.engagements import services as engagements
+from marketplace.engagements import steps
 from marketplace.enterprises import services as enterprises
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
@@ -252,7 +253,7 @@ def advance(engagement, enterprise_user, agency_user, to="completed", report_no=
         elif state == "contracted":
             engagements.accept(enterprise_user, engagement, confirmed=engagement.warnings_confirmed)
         elif state == "in_progress":
-            if engagements.needs_site_notice(engagement):
+            if steps.needs_site_notice(engagement):
                 engagements.file_site_notice(
                     agency_user, engagement, onsite_from=onsite[0], onsite_to=onsite[1], address="", team_ids=staff
                 )

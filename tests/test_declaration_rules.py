@@ -291,7 +291,7 @@ def test_the_same_person_cannot_be_added_twice_to_the_staff(client, db, make_use
 
 
 def test_a_revision_of_a_list_names_what_arrived_even_when_it_repeats(db, make_user):
-    from marketplace.providers.services import list_changes
+    from marketplace.providers.revisions import list_changes
 
     assert list_changes(["a｜1", "b｜2"], ["a｜1", "b｜2", "a｜1"]) == ([], ["a｜1"], 2)
     assert list_changes(["a｜1", "a｜1"], ["a｜1"]) == (["a｜1"], [], 1)

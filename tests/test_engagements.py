@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marketplace.auth.roles import Role
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import utcnow
-from marketplace.engagements import choice, queries, ratings
+from marketplace.engagements import choice, queries, ratings, steps
 from marketplace.engagements import services as engagements
 from marketplace.engagements.models import EngagementEvent, Report
 from marketplace.engagements.models import EngagementStatus as S
@@ -160,7 +160,7 @@ def test_a_quote_needs_a_team_from_the_agencys_own_staff(parties, make_user):
 def test_steps_out_of_order_are_refused_with_the_state_named(parties, action):
     engagement = factories.request(parties["client"], parties["provider"])
     actor = parties["client"] if action in ("accept", "confirm") else parties["agency"]
-    with pytest.raises(engagements.IllegalStep) as raised:
+    with pytest.raises(steps.IllegalStep) as raised:
         getattr(engagements, {"confirm": "confirm_completion"}.get(action, action))(actor, engagement)
     assert "Requested" in str(raised.value.message) or "已委托" in str(raised.value.message)
     assert engagement.status is S.REQUESTED
@@ -169,7 +169,7 @@ def test_steps_out_of_order_are_refused_with_the_state_named(parties, action):
 def test_assessments_need_an_on_site_notice_before_the_work_starts(parties):
     engagement = factories.request(parties["client"], parties["provider"])
     factories.advance(engagement, parties["client"], parties["agency"], to="contracted")
-    with pytest.raises(engagements.SiteNoticeRequired):
+    with pytest.raises(steps.SiteNoticeRequired):
         engagements.start(parties["agency"], engagement)
     training = factories.request(parties["client"], parties["provider"], category_code="training")
     factories.advance(training, parties["client"], parties["agency"], to="in_progress")  # no notice needed
@@ -182,7 +182,7 @@ def test_declining_and_cancelling_need_a_reason(parties):
         engagements.decline(parties["agency"], engagement, "  ")
     engagements.decline(parties["agency"], engagement, "档期已满")
     assert engagement.status is S.DECLINED and engagement.closing_reason == "档期已满"
-    with pytest.raises(engagements.IllegalStep):
+    with pytest.raises(steps.IllegalStep):
         engagements.withdraw(parties["client"], engagement)
 
 
@@ -196,7 +196,7 @@ def test_a_report_number_is_unique_within_the_agency(parties):
         engagements.issue_report(
             parties["agency"], second, report_no="AP-2026001", title="t", issued_on=factories.soon(0)
         )
-    with pytest.raises(engagements.IllegalStep):  # one report per engagement
+    with pytest.raises(steps.IllegalStep):  # one report per engagement
         engagements.issue_report(
             parties["agency"], first, report_no="AP-2026-XYZ", title="t", issued_on=factories.soon(0)
         )
@@ -205,7 +205,7 @@ def test_a_report_number_is_unique_within_the_agency(parties):
 def test_completion_needs_the_report(parties):
     engagement = factories.request(parties["client"], parties["provider"])
     factories.advance(engagement, parties["client"], parties["agency"], to="in_progress")
-    with pytest.raises(engagements.ReportRequired):
+    with pytest.raises(steps.ReportRequired):
         engagements.confirm_completion(parties["client"], engagement)
 
 

@@ -1,34 +1,28 @@
 """The life of an engagement: request → quote → contract → work → report → completion, or
-declined / withdrawn / cancelled. Every step names who may take it, from which states, and the
-guard that must hold besides; an illegal step is refused with a message saying why, and every step
-is written to the timeline.
+declined / withdrawn / cancelled. Each service begins its step through the state machine
+(``engagements.steps``), which refuses an illegal one with a message saying why, and writes the step
+to the timeline.
 
 Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from marketplace.auth import permissions
-from marketplace.common.errors import DomainError, NotFound, PermissionDenied
+from marketplace.common.errors import DomainError
 from marketplace.common.time import local_today, utcnow
 from marketplace.common.uploads import UploadRejected, store_upload
-from marketplace.engagements import choice, queries
-from marketplace.engagements.models import Engagement, EngagementEvent, EngagementFile, Report, SiteNotice
+from marketplace.engagements import choice, queries, steps
+from marketplace.engagements.models import Engagement, EngagementFile, Report, SiteNotice
 from marketplace.engagements.models import EngagementStatus as S
 from marketplace.enterprises import services as enterprises
 from marketplace.extensions import db
 from marketplace.providers.models import StaffMember
 from marketplace.reference import cache
-from marketplace.reference.models import ASSESSMENT, County
-
-
-class IllegalStep(DomainError):
-    """A step the engagement's state does not allow."""
+from marketplace.reference.models import County
 
 
 class ReasonRequired(DomainError):
@@ -55,10 +49,6 @@ class TeamRequired(DomainError):
     field = "team"
 
 
-class SiteNoticeRequired(DomainError):
-    message = _l("File the on-site work notice (项目告知) with the county bureau before the work starts.")
-
-
 class DuplicateReportNumber(DomainError):
     message = _l("Your agency has already issued a report with this number: every report needs its own.")
     field = "report_no"
@@ -69,158 +59,8 @@ class InvalidReportNumber(DomainError):
     field = "report_no"
 
 
-class ReportRequired(DomainError):
-    message = _l("The agency has not issued the report yet: completion is confirmed once it has.")
-
-
-class ReportAlreadyIssued(IllegalStep):
-    message = _l("The report for this engagement has already been issued.")
-
-
 class ReportBeforeSiteWork(DomainError):
     field = "issued_on"
-
-
-class FileNotRemovable(PermissionDenied):
-    message = _l("Only the side that attached a file can remove it.")
-
-
-EVENT_LABELS = {
-    "request": _l("Requested by the enterprise"),
-    "quote": _l("Quoted by the agency"),
-    "requote": _l("Quote revised by the agency"),
-    "decline": _l("Declined by the agency"),
-    "withdraw": _l("Request withdrawn by the enterprise"),
-    "accept": _l("Quote accepted: contracted"),
-    "site_notice": _l("On-site notice filed"),
-    "start": _l("Work started"),
-    "cancel": _l("Contract cancelled"),
-    "report": _l("Report issued"),
-    "confirm": _l("Completion confirmed by the enterprise"),
-    "attach": _l("File attached"),
-    "remove_file": _l("File removed"),
-}
-
-
-# --- steps: who may take them, from where, and what must hold besides ----------------------------
-
-
-def needs_site_notice(engagement):
-    """Assessments (evaluation, testing) are announced to the site's county bureau before the work."""
-    return engagement.category.engagement_kind == ASSESSMENT
-
-
-def _no_report_yet(engagement, item):
-    return ReportAlreadyIssued() if engagement.report is not None else None
-
-
-def _report_issued(engagement, item):
-    return ReportRequired() if engagement.report is None else None
-
-
-def _site_notice_filed(engagement, item):
-    if needs_site_notice(engagement) and queries.latest_site_notice(engagement) is None:
-        return SiteNoticeRequired()
-    return None
-
-
-def _own_attachment(engagement, item):
-    if item is None or item.engagement_id != engagement.id or item.deleted_at is not None:
-        return NotFound()
-    return None
-
-
-@dataclass(frozen=True)
-class Step:
-    side: str  # "enterprise", "agency" or "either"
-    allowed_from: tuple
-    label: object
-    guard: object = None  # (engagement, item) -> the DomainError that forbids the step now, or None
-    who: object = None  # (user, engagement, item) -> bool, a named permission beyond the side
-
-
-STEPS = {
-    "quote": Step("agency", (S.REQUESTED, S.QUOTED), _l("quote")),
-    "decline": Step("agency", (S.REQUESTED, S.QUOTED), _l("decline")),
-    "withdraw": Step("enterprise", (S.REQUESTED, S.QUOTED), _l("withdraw the request")),
-    "accept": Step("enterprise", (S.QUOTED,), _l("accept the quote")),
-    "site_notice": Step("agency", (S.CONTRACTED, S.IN_PROGRESS), _l("file the on-site notice")),
-    "start": Step("agency", (S.CONTRACTED,), _l("start the work"), _site_notice_filed),
-    "cancel": Step("either", (S.CONTRACTED, S.IN_PROGRESS), _l("cancel the contract")),
-    "report": Step("agency", (S.IN_PROGRESS,), _l("issue the report"), _no_report_yet),
-    "confirm": Step("enterprise", (S.IN_PROGRESS,), _l("confirm completion"), _report_issued),
-    "attach": Step("either", (S.CONTRACTED, S.IN_PROGRESS, S.COMPLETED), _l("attach the contract")),
-    # Evidence stays once the work is done: a file can be taken back only while the work is open.
-    "remove_file": Step(
-        "either",
-        (S.CONTRACTED, S.IN_PROGRESS),
-        _l("remove a file"),
-        _own_attachment,
-        permissions.can_remove_engagement_file,
-    ),
-}
-
-
-def side_of(user, engagement):
-    if permissions.is_engagement_client(user, engagement):
-        return "enterprise"
-    if permissions.is_engagement_agency(user, engagement):
-        return "agency"
-    return None
-
-
-def refusal(user, engagement, action, item=None):
-    """Why ``user`` may not take ``action`` now (a ``DomainError``), or None when they may."""
-    step = STEPS[action]
-    side = side_of(user, engagement)
-    if side is None or (step.side != "either" and step.side != side):
-        return PermissionDenied(
-            _l(
-                "Only the %(side)s of this engagement can %(step)s.",
-                side=_l("enterprise") if step.side == "enterprise" else _l("agency"),
-                step=step.label,
-            )
-        )
-    if engagement.status not in step.allowed_from:
-        return IllegalStep(
-            _l(
-                "You cannot %(step)s now: the engagement is %(status)s.",
-                step=step.label,
-                status=engagement.status.label,
-            )
-        )
-    reason = step.guard(engagement, item) if step.guard else None
-    if reason is None and step.who is not None and not step.who(user, engagement, item):
-        reason = FileNotRemovable()
-    return reason
-
-
-def may(user, engagement, action, item=None):
-    """Whether ``user`` may take ``action`` now (templates use it to offer only possible actions)."""
-    return refusal(user, engagement, action, item) is None
-
-
-def _begin(actor, engagement, action, item=None):
-    """Lock the engagement, then check the actor, the state and the step's guard: two tabs, two
-    workers and a stale page all meet the same rule."""
-    db.session.refresh(engagement, with_for_update=True)
-    reason = refusal(actor, engagement, action, item)
-    if reason is not None:
-        raise reason
-    return side_of(actor, engagement)
-
-
-def _event(actor, engagement, action, before, note=""):
-    db.session.add(
-        EngagementEvent(
-            engagement_id=engagement.id,
-            actor_id=getattr(actor, "id", None),
-            action=action,
-            from_status=before.value if before else None,
-            to_status=engagement.status.value,
-            note=note or "",
-        )
-    )
 
 
 def _reason(text):
@@ -311,22 +151,22 @@ def request_service(
     )
     db.session.add(engagement)
     db.session.flush()
-    _event(actor, engagement, "request", None)
+    steps.record_event(actor, engagement, "request", None)
     return engagement
 
 
 def withdraw(actor, engagement, reason=""):
-    _begin(actor, engagement, "withdraw")
+    steps.begin(actor, engagement, "withdraw")
     before, engagement.status = engagement.status, S.WITHDRAWN
     engagement.closing_reason, engagement.closed_at = (reason or "").strip()[:2000], utcnow()
-    _event(actor, engagement, "withdraw", before, engagement.closing_reason)
+    steps.record_event(actor, engagement, "withdraw", before, engagement.closing_reason)
     db.session.flush()
 
 
 def accept(actor, engagement, confirmed=()):
     """The enterprise accepts the quote: the engagement is contracted. The agency is checked again
     (it may have been suspended since the request) and new warnings must be confirmed."""
-    _begin(actor, engagement, "accept")
+    steps.begin(actor, engagement, "accept")
     provider = engagement.provider
     choice.check_choosable(provider, engagement.category_id)
     warnings = choice.choice_warnings(
@@ -338,15 +178,15 @@ def accept(actor, engagement, confirmed=()):
     engagement.contracted_at = utcnow()
     engagement.warnings_confirmed = sorted(set(engagement.warnings_confirmed or ()) | set(warnings))
     _flag_conflict(engagement)
-    _event(actor, engagement, "accept", before)
+    steps.record_event(actor, engagement, "accept", before)
     db.session.flush()
 
 
 def confirm_completion(actor, engagement):
-    _begin(actor, engagement, "confirm")
+    steps.begin(actor, engagement, "confirm")
     before, engagement.status = engagement.status, S.COMPLETED
     engagement.completed_at = utcnow()
-    _event(actor, engagement, "confirm", before)
+    steps.record_event(actor, engagement, "confirm", before)
     db.session.flush()
 
 
@@ -355,7 +195,7 @@ def confirm_completion(actor, engagement):
 
 def quote(actor, engagement, *, fee, start, end, team_ids, note=""):
     """The agency answers with a fee, dates and a team from its declared staff (again, to revise)."""
-    _begin(actor, engagement, "quote")
+    steps.begin(actor, engagement, "quote")
     if fee is None:
         raise InvalidAmount(_l("Enter the fee."), field="fee")
     _amount(fee, "fee")
@@ -366,22 +206,22 @@ def quote(actor, engagement, *, fee, start, end, team_ids, note=""):
     engagement.quote_note, engagement.quoted_at = (note or "").strip()[:2000], utcnow()
     engagement.team = team
     engagement.status = S.QUOTED
-    _event(actor, engagement, "quote" if before is S.REQUESTED else "requote", before)
+    steps.record_event(actor, engagement, "quote" if before is S.REQUESTED else "requote", before)
     db.session.flush()
 
 
 def decline(actor, engagement, reason):
-    _begin(actor, engagement, "decline")
+    steps.begin(actor, engagement, "decline")
     reason = _reason(reason)
     before, engagement.status = engagement.status, S.DECLINED
     engagement.closing_reason, engagement.closed_at = reason, utcnow()
-    _event(actor, engagement, "decline", before, reason)
+    steps.record_event(actor, engagement, "decline", before, reason)
     db.session.flush()
 
 
 def file_site_notice(actor, engagement, *, onsite_from, onsite_to, address, team_ids, note=""):
     """项目告知: on-site dates, address and team, told to the site's county bureau before the work."""
-    _begin(actor, engagement, "site_notice")
+    steps.begin(actor, engagement, "site_notice")
     _period(onsite_from, onsite_to, future=engagement.status is S.CONTRACTED)
     address = (address or "").strip() or engagement.site_address
     team = _team(engagement.provider, team_ids)
@@ -396,25 +236,27 @@ def file_site_notice(actor, engagement, *, onsite_from, onsite_to, address, team
         team=[{"name": m.name, "title": m.title, "cert_number": m.cert_number} for m in team],
     )
     db.session.add(notice)
-    _event(actor, engagement, "site_notice", engagement.status, f"{onsite_from.isoformat()} – {onsite_to.isoformat()}")
+    steps.record_event(
+        actor, engagement, "site_notice", engagement.status, f"{onsite_from.isoformat()} – {onsite_to.isoformat()}"
+    )
     db.session.flush()
     return notice
 
 
 def start(actor, engagement):
-    _begin(actor, engagement, "start")
+    steps.begin(actor, engagement, "start")
     before, engagement.status = engagement.status, S.IN_PROGRESS
     engagement.started_at = utcnow()
-    _event(actor, engagement, "start", before)
+    steps.record_event(actor, engagement, "start", before)
     db.session.flush()
 
 
 def cancel(actor, engagement, reason):
-    _begin(actor, engagement, "cancel")
+    steps.begin(actor, engagement, "cancel")
     reason = _reason(reason)
     before, engagement.status = engagement.status, S.CANCELLED
     engagement.closing_reason, engagement.closed_at = reason, utcnow()
-    _event(actor, engagement, "cancel", before, reason)
+    steps.record_event(actor, engagement, "cancel", before, reason)
     db.session.flush()
 
 
@@ -429,7 +271,7 @@ def normalise_report_number(value):
 def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None):
     """The agency issues its report: a number unique within the agency, publicly verifiable. An
     assessment's report cannot be dated before the on-site work of its latest notice has ended."""
-    _begin(actor, engagement, "report")
+    steps.begin(actor, engagement, "report")
     number = normalise_report_number(report_no)
     if not REPORT_NUMBER.match(number):
         raise InvalidReportNumber()
@@ -442,7 +284,7 @@ def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None)
         raise DuplicateReportNumber()
     if issued_on is None or issued_on > local_today():
         raise DomainError(_l("The issue date cannot be in the future."), field="issued_on")
-    notice = queries.latest_site_notice(engagement) if needs_site_notice(engagement) else None
+    notice = queries.latest_site_notice(engagement) if steps.needs_site_notice(engagement) else None
     if notice is not None and issued_on < notice.onsite_to:
         raise ReportBeforeSiteWork(
             _l(
@@ -477,20 +319,20 @@ def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None)
     except sa.exc.IntegrityError:  # the same number issued at the same moment in another tab
         raise DuplicateReportNumber() from None
     engagement.report = report
-    _event(actor, engagement, "report", engagement.status, number)
+    steps.record_event(actor, engagement, "report", engagement.status, number)
     db.session.flush()
     return report
 
 
 def attach_file(actor, engagement, upload, description=""):
     """Either side attaches the signed contract (PDF, JPEG or PNG)."""
-    side = _begin(actor, engagement, "attach")
+    side = steps.begin(actor, engagement, "attach")
     stored = store_upload(upload, actor=actor, field="file")
     attached = EngagementFile(
         engagement_id=engagement.id, file_id=stored.id, side=side, description=(description or "").strip()[:200]
     )
     db.session.add(attached)
-    _event(actor, engagement, "attach", engagement.status, stored.original_name)
+    steps.record_event(actor, engagement, "attach", engagement.status, stored.original_name)
     db.session.flush()
     return attached
 
@@ -498,10 +340,10 @@ def attach_file(actor, engagement, upload, description=""):
 def remove_file(actor, engagement, attached):
     """The side that attached a file takes it back while the work is open. The row and the file are
     kept (regulators still read it, marked removed) and the removal is on the timeline."""
-    _begin(actor, engagement, "remove_file", attached)
+    steps.begin(actor, engagement, "remove_file", attached)
     attached.deleted_at = utcnow()
     attached.deleted_by_id = getattr(actor, "id", None)
-    _event(actor, engagement, "remove_file", engagement.status, attached.file.original_name)
+    steps.record_event(actor, engagement, "remove_file", engagement.status, attached.file.original_name)
     db.session.flush()
 
 

@@ -1,5 +1,6 @@
-"""Engagements from request to rating, the workbench and the on-site work calendar. Thin views:
-the rules are in services, choice and ratings; the reads in queries."""
+"""Engagements from request to report, the workbench and the on-site work calendar. Thin views:
+the rules are in services, steps and choice; the reads in queries. Ratings have their own views
+(``rating_views``)."""
 
 from datetime import date, timedelta
 
@@ -16,14 +17,13 @@ from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
-from marketplace.engagements import choice, queries, ratings, services
+from marketplace.engagements import choice, queries, ratings, services, steps
 from marketplace.engagements.forms import (
     AcceptForm,
     AttachForm,
     EngagementFilterForm,
     HideForm,
     QuoteForm,
-    RatingForm,
     ReasonForm,
     ReplyForm,
     ReportForm,
@@ -32,6 +32,7 @@ from marketplace.engagements.forms import (
 )
 from marketplace.engagements.models import ENGAGEMENT_STATUS_LABELS, Engagement
 from marketplace.engagements.models import EngagementStatus as S
+from marketplace.engagements.web import back_to, get_engagement_or_404
 from marketplace.enterprises import services as enterprises
 from marketplace.providers import services as providers
 from marketplace.providers.models import ProviderStatus
@@ -54,20 +55,6 @@ AGENCY_SECTION_TITLES = {
     "reported": _l("Reports issued"),
 }
 EXPIRED_FORM = _l("This form had expired or did not come from this site, so nothing was saved.")
-
-
-def get_engagement_or_404(engagement_id):
-    """An engagement the current user may see: 404 when it does not exist, 403 when it is someone else's."""
-    engagement = queries.load_engagement(engagement_id)
-    if engagement is None:
-        abort(404)
-    if not permissions.can_view_engagement(current_user, engagement):
-        abort(403)
-    return engagement
-
-
-def _back(engagement, anchor=None):
-    return redirect(url_for("engagements.detail", engagement_id=engagement.id, _anchor=anchor))
 
 
 def _uploaded(field):
@@ -213,7 +200,7 @@ def detail(engagement_id):
     engagement = get_engagement_or_404(engagement_id)
     user = current_user
     warnings = {}
-    if services.may(user, engagement, "accept"):
+    if steps.may(user, engagement, "accept"):
         warnings = choice.choice_warnings(
             engagement.provider, engagement.category_id, enterprise=engagement.enterprise, engagement=engagement
         )
@@ -226,24 +213,24 @@ def detail(engagement_id):
         related=queries.related(engagement) if permissions.is_regulator(user) else [],
         warnings=warnings,
         new_warnings=set(warnings) - set(engagement.warnings_confirmed or ()),
-        may=lambda action, item=None: services.may(user, engagement, action, item),
+        may=lambda action, item=None: steps.may(user, engagement, action, item),
         can_rate=ratings.can_rate(user, engagement),
         accept_form=AcceptForm(),
         reason_form=ReasonForm(),
         attach_form=AttachForm(),
         reply_form=ReplyForm(),
         hide_form=HideForm(),
-        needs_site_notice=services.needs_site_notice(engagement),
+        needs_site_notice=steps.needs_site_notice(engagement),
     )
 
 
 def _refused(engagement, action):
     """Answer a step page the user may not use now: 403 for outsiders, the reason for the parties."""
-    reason = services.refusal(current_user, engagement, action)
-    if services.side_of(current_user, engagement) is None:
+    reason = steps.refusal(current_user, engagement, action)
+    if steps.side_of(current_user, engagement) is None:
         abort(403)
     flash(str(reason.message), "danger")
-    return _back(engagement)
+    return back_to(engagement)
 
 
 def _staff_choices(engagement):
@@ -255,7 +242,7 @@ def _staff_choices(engagement):
 @form_view
 def quote(engagement_id):
     engagement = get_engagement_or_404(engagement_id)
-    if not services.may(current_user, engagement, "quote"):
+    if not steps.may(current_user, engagement, "quote"):
         return _refused(engagement, "quote")
     form = QuoteForm()
     form.team.choices = _staff_choices(engagement)
@@ -278,7 +265,7 @@ def quote(engagement_id):
             )
         if quoted:
             flash(_("Your quote is sent to the enterprise."), "success")
-            return _back(engagement)
+            return back_to(engagement)
     return render_template("engagements/step.html", form=form, engagement=engagement, step="quote")
 
 
@@ -287,7 +274,7 @@ def quote(engagement_id):
 @form_view
 def site_notice(engagement_id):
     engagement = get_engagement_or_404(engagement_id)
-    if not services.may(current_user, engagement, "site_notice"):
+    if not steps.may(current_user, engagement, "site_notice"):
         return _refused(engagement, "site_notice")
     form = SiteNoticeForm()
     form.team.choices = _staff_choices(engagement)
@@ -308,7 +295,7 @@ def site_notice(engagement_id):
             )
         if filed:
             flash(_("The on-site notice is filed with the county bureau."), "success")
-            return _back(engagement)
+            return back_to(engagement)
     return render_template("engagements/step.html", form=form, engagement=engagement, step="site_notice")
 
 
@@ -317,11 +304,11 @@ def site_notice(engagement_id):
 @form_view
 def report(engagement_id):
     engagement = get_engagement_or_404(engagement_id)
-    if not services.may(current_user, engagement, "report"):
+    if not steps.may(current_user, engagement, "report"):
         return _refused(engagement, "report")
     form = ReportForm()
     if request.method == "GET":
-        notice = queries.latest_site_notice(engagement) if services.needs_site_notice(engagement) else None
+        notice = queries.latest_site_notice(engagement) if steps.needs_site_notice(engagement) else None
         form.issued_on.data = max(local_today(), notice.onsite_to) if notice else local_today()
         form.title.data = f"{cache.snapshot().category_label(engagement.category_id, 'zh')}报告"
     if form.validate_on_submit():
@@ -336,7 +323,7 @@ def report(engagement_id):
             )
         if issued:
             flash(_("The report is issued. Its number can now be verified publicly."), "success")
-            return _back(engagement)
+            return back_to(engagement)
     return render_template("engagements/step.html", form=form, engagement=engagement, step="report")
 
 
@@ -360,17 +347,17 @@ STEP_SERVICES = {
 @permission_required(permissions.can_list_engagements)
 def step(engagement_id, action):
     engagement = get_engagement_or_404(engagement_id)
-    if services.side_of(current_user, engagement) is None:
+    if steps.side_of(current_user, engagement) is None:
         abort(403)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(str(EXPIRED_FORM), "warning")
-        return _back(engagement)
+        return back_to(engagement)
     with committing() as done:
         STEP_SERVICES[action](permissions.acting_user(), engagement, form)
     if done:
         flash(str(STEP_DONE[action]), "success")
-    return _back(engagement)
+    return back_to(engagement)
 
 
 @bp.post("/<id:engagement_id>/accept")
@@ -380,7 +367,7 @@ def accept(engagement_id):
     form = AcceptForm()
     if not form.validate_on_submit():
         flash(str(EXPIRED_FORM), "warning")
-        return _back(engagement)
+        return back_to(engagement)
     warnings = choice.choice_warnings(
         engagement.provider, engagement.category_id, enterprise=engagement.enterprise, engagement=engagement
     )
@@ -390,25 +377,25 @@ def accept(engagement_id):
         )
     if accepted:
         flash(_("The quote is accepted: the engagement is contracted."), "success")
-    return _back(engagement)
+    return back_to(engagement)
 
 
 @bp.post("/<id:engagement_id>/files")
 @permission_required(permissions.can_list_engagements)
 def attach(engagement_id):
     engagement = get_engagement_or_404(engagement_id)
-    if services.side_of(current_user, engagement) is None:
+    if steps.side_of(current_user, engagement) is None:
         abort(403)
     form = AttachForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             flash(" ".join(str(e) for e in errors), "danger")
-        return _back(engagement, "files")
+        return back_to(engagement, "files")
     with committing() as attached:
         services.attach_file(permissions.acting_user(), engagement, _uploaded(form.file), form.description.data)
     if attached:
         flash(_("The file is attached."), "success")
-    return _back(engagement, "files")
+    return back_to(engagement, "files")
 
 
 def _attachment_or_404(engagement, attachment_id):
@@ -422,7 +409,7 @@ def _attachment_or_404(engagement, attachment_id):
 @permission_required(permissions.can_list_engagements)
 def remove_file(engagement_id, attachment_id):
     engagement = get_engagement_or_404(engagement_id)
-    if services.side_of(current_user, engagement) is None:
+    if steps.side_of(current_user, engagement) is None:
         abort(403)
     attached = _attachment_or_404(engagement, attachment_id)
     if not ReasonForm().validate_on_submit():
@@ -431,7 +418,7 @@ def remove_file(engagement_id, attachment_id):
         services.remove_file(permissions.acting_user(), engagement, attached)
     if removed:
         flash(_("The file is removed from the engagement (it is kept on record)."), "success")
-    return _back(engagement, "files")
+    return back_to(engagement, "files")
 
 
 @bp.get("/<id:engagement_id>/files/<id:attachment_id>")
@@ -463,60 +450,6 @@ def report_label(engagement_id):
     return render_template("engagements/report_label.html", engagement=engagement, report=engagement.report)
 
 
-# --- ratings ----------------------------------------------------------------------------------
-
-
-@bp.route("/<id:engagement_id>/rate", methods=["GET", "POST"])
-@permission_required(permissions.is_enterprise)
-@form_view
-def rate(engagement_id):
-    engagement = get_engagement_or_404(engagement_id)
-    form = RatingForm()
-    if form.validate_on_submit():
-        with committing(form) as rated:
-            ratings.rate(permissions.acting_user(), engagement, score=int(form.score.data), text=form.text.data)
-        if rated:
-            flash(_("Thank you: your rating is published on the agency's profile."), "success")
-            return _back(engagement)
-    elif request.method == "GET":
-        reason = ratings.rating_refusal(current_user, engagement)
-        if reason is not None:
-            if services.side_of(current_user, engagement) is None:
-                abort(403)
-            flash(str(reason.message), "danger")
-            return _back(engagement)
-    return render_template("engagements/rate.html", form=form, engagement=engagement)
-
-
-@bp.post("/<id:engagement_id>/rating/<any(reply, hide):action>")
-@permission_required(permissions.can_list_engagements)
-def rating_action(engagement_id, action):
-    engagement = get_engagement_or_404(engagement_id)
-    if engagement.rating is None:
-        abort(404)
-    allowed = permissions.is_engagement_agency if action == "reply" else permissions.can_moderate_rating
-    if not allowed(current_user, engagement):
-        abort(403)
-    form = ReplyForm() if action == "reply" else HideForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "danger")
-        return _back(engagement, "rating")
-    with committing() as done:
-        if action == "reply":
-            ratings.reply(permissions.acting_user(), engagement.rating, form.reply.data)
-        else:
-            ratings.hide(permissions.acting_user(), engagement.rating, form.reason.data)
-    if done:
-        flash(
-            _("Your reply is published.")
-            if action == "reply"
-            else _("The rating is hidden; the reason is shown in its place."),
-            "success",
-        )
-    return _back(engagement, "rating")
-
-
 @bp.app_context_processor
 def engagement_helpers():
-    return {"EngagementStatus": S, "event_labels": services.EVENT_LABELS, "warning_names": choice.WARNING_NAMES}
+    return {"EngagementStatus": S, "event_labels": steps.EVENT_LABELS, "warning_names": choice.WARNING_NAMES}

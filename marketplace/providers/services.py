@@ -1,12 +1,8 @@
-"""Declaration rules: the agency's own record, its parts, revisions, publication, suspension.
+"""Declaration rules: the agency's own record, its parts, publication, suspension (each saved change
+becomes a revision, see ``providers.revisions``).
 
 Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
-
-import hashlib
-import hmac
-from collections import Counter
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,22 +14,17 @@ from stdnum.exceptions import ValidationError
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError, NotFound, PermissionDenied, raise_all
 from marketplace.common.identifiers import InvalidUSCC, clean_uscc
-from marketplace.common.models import StoredFile
 from marketplace.common.time import local_today, utcnow
 from marketplace.common.uploads import store_upload
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
+from marketplace.providers import revisions
 from marketplace.providers.models import (
     Fee,
     Provider,
-    ProviderRevision,
     ProviderStatus,
     Qualification,
     StaffMember,
-    mask_id_number,
-    provider_categories,
-    provider_regions,
-    qualification_categories,
 )
 from marketplace.reference.models import County, ServiceCategory
 
@@ -174,154 +165,6 @@ def missing_items(provider):
     return missing
 
 
-# --- revisions -------------------------------------------------------------------------------
-
-
-def _money(value):
-    return None if value is None else f"{Decimal(value):.2f}"
-
-
-def _id_fingerprint(id_number):
-    """Masked, plus a keyed hash, so a revision shows that an ID number changed without showing it."""
-    if not id_number:
-        return ""
-    key = current_app.config["SECRET_KEY"].encode()
-    return f"{mask_id_number(id_number)} #{hmac.new(key, id_number.encode(), hashlib.sha256).hexdigest()[:6]}"
-
-
-def snapshot(provider):
-    """The declaration as plain values, for revisions (personal ID numbers masked). Read with a few
-    plain queries: it runs twice for every change an agency saves."""
-    db.session.flush()
-    # What was read through the relationships may be stale now; they reload when next used.
-    db.session.expire(provider, ["county", "categories", "regions", "qualifications", "staff", "fees"])
-    pid = provider.id
-
-    def names(table, column, model):
-        return list(
-            db.session.scalars(
-                sa.select(model.name_zh)
-                .join(table, getattr(table.c, column) == model.id)
-                .where(table.c.provider_id == pid)
-                .order_by(model.sort_order, model.id)
-            )
-        )
-
-    county = (
-        db.session.scalar(sa.select(County.name_zh).where(County.id == provider.county_id))
-        if provider.county_id
-        else None
-    )
-    qualifications = db.session.execute(
-        sa.select(
-            Qualification.id,
-            Qualification.cert_number,
-            Qualification.issuer,
-            Qualification.scope,
-            Qualification.valid_from,
-            Qualification.valid_to,
-            StoredFile.original_name,
-            StoredFile.sha256,
-        )
-        .outerjoin(StoredFile, StoredFile.id == Qualification.file_id)
-        .where(Qualification.provider_id == pid, Qualification.deleted_at.is_(None))
-        .order_by(Qualification.id)
-    ).all()
-    covered = {}
-    for qualification_id, name in db.session.execute(
-        sa.select(qualification_categories.c.qualification_id, ServiceCategory.name_zh)
-        .join(ServiceCategory, ServiceCategory.id == qualification_categories.c.category_id)
-        .where(qualification_categories.c.qualification_id.in_([q.id for q in qualifications]))
-        .order_by(ServiceCategory.sort_order, ServiceCategory.id)
-    ):
-        covered.setdefault(qualification_id, []).append(name)
-    staff = db.session.execute(
-        sa.select(StaffMember.name, StaffMember.cert_number, StaffMember.title, StaffMember.id_number)
-        .where(StaffMember.provider_id == pid, StaffMember.deleted_at.is_(None))
-        .order_by(StaffMember.id)
-    ).all()
-    fees = db.session.execute(
-        sa.select(Fee.item, Fee.unit, Fee.price_min, Fee.price_max, Fee.basis)
-        .where(Fee.provider_id == pid, Fee.deleted_at.is_(None))
-        .order_by(Fee.id)
-    ).all()
-    return {
-        "uscc": provider.uscc or "",
-        "name": provider.name,
-        "former_names": provider.former_names,
-        "legal_representative": provider.legal_representative,
-        "county": county or "",
-        "address": provider.address,
-        "contact_person": provider.contact_person,
-        "phone": provider.phone,
-        "email": provider.email,
-        "website": provider.website,
-        "founded_on": provider.founded_on.isoformat() if provider.founded_on else "",
-        "description": provider.description,
-        "categories": names(provider_categories, "category_id", ServiceCategory),
-        "regions": names(provider_regions, "county_id", County),
-        "qualifications": [
-            f"{q.cert_number}｜{q.issuer}｜{q.scope}｜{q.valid_from.isoformat()}—{q.valid_to.isoformat()}"
-            + (f"｜{q.original_name}（SHA-256 {q.sha256[:12]}）" if q.original_name else "")
-            + (f"｜{'、'.join(covered[q.id])}" if q.id in covered else "")
-            for q in qualifications
-        ],
-        "staff": [f"{m.name}｜{m.cert_number}｜{m.title}｜{_id_fingerprint(m.id_number)}" for m in staff],
-        "fees": [
-            f"{f.item}｜{f.unit}｜{_money(f.price_min)}"
-            + (f"—{_money(f.price_max)}" if f.price_max else "")
-            + f"｜{f.basis}"
-            for f in fees
-        ],
-        "status": provider.status.value,
-        "status_reason": provider.status_reason,
-        "pledge_version": provider.pledge_version,
-    }
-
-
-def _record(actor, provider, summary, before):
-    """Store a revision when the declaration changed; the public sees only the current state."""
-    after = snapshot(provider)
-    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
-    if not changes:
-        return None
-    number = (
-        db.session.scalar(
-            sa.select(sa.func.max(ProviderRevision.number)).where(ProviderRevision.provider_id == provider.id)
-        )
-        or 0
-    ) + 1
-    provider.revision_count = number
-    provider.updated_at = utcnow()
-    revision = ProviderRevision(
-        provider_id=provider.id,
-        number=number,
-        created_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None),
-        summary=summary,
-        changes=changes,
-    )
-    db.session.add(revision)
-    db.session.flush()
-    return revision
-
-
-def list_changes(old, new):
-    """(removed, added, unchanged count) between two versions of a listed part (staff, fees…), each
-    entry counted as often as it occurs."""
-    old, new = Counter(old or []), Counter(new or [])
-    return list((old - new).elements()), list((new - old).elements()), sum((old & new).values())
-
-
-def revisions(provider):
-    return db.session.scalars(
-        sa.select(ProviderRevision)
-        .where(ProviderRevision.provider_id == provider.id)
-        .order_by(ProviderRevision.number.desc())
-    ).all()
-
-
 # --- the declaration -------------------------------------------------------------------------
 
 
@@ -344,7 +187,7 @@ def _require_own_item(provider, item):
 def save_declaration(actor, provider, *, category_ids, region_ids, **values):
     """Save the declaration's main part (a draft may be incomplete; what is given must be valid)."""
     _require_owner(actor, provider)
-    before = snapshot(provider)
+    before = revisions.snapshot(provider)
     problems = []  # every problem at once, each beside its field
     try:
         values["uscc"] = clean_uscc(values.get("uscc"))
@@ -379,7 +222,7 @@ def save_declaration(actor, provider, *, category_ids, region_ids, **values):
         missing = missing_items(provider)
         if missing:
             raise DeclarationMustStayComplete(missing)
-    return _record(actor, provider, "declaration", before)
+    return revisions.record(actor, provider, "declaration", before)
 
 
 def _ids(values):
@@ -390,7 +233,7 @@ def _ids(values):
 def _save_item(actor, provider, model, existing, summary, values, upload=None):
     """Create (``existing=None``) or update one listed item and record the revision."""
     _require_own_item(provider, existing)
-    before = snapshot(provider)
+    before = revisions.snapshot(provider)
     item = existing
     if item is None:
         item = model(provider_id=provider.id)
@@ -400,7 +243,7 @@ def _save_item(actor, provider, model, existing, summary, values, upload=None):
     if upload is not None:
         item.file = store_upload(upload, actor=actor)
     db.session.flush()
-    _record(actor, provider, summary, before)
+    revisions.record(actor, provider, summary, before)
     return item
 
 
@@ -474,10 +317,10 @@ def remove_item(actor, provider, item, summary):
     """Soft-delete a qualification, staff member or fee line (it stays in the revisions)."""
     _require_owner(actor, provider)
     _require_own_item(provider, item)
-    before = snapshot(provider)
+    before = revisions.snapshot(provider)
     item.deleted_at = utcnow()
     db.session.flush()
-    _record(actor, provider, summary, before)
+    revisions.record(actor, provider, summary, before)
 
 
 # --- publication -----------------------------------------------------------------------------
@@ -490,7 +333,7 @@ def sign_pledge(actor, provider, text, **signing):
     if missing_items(provider):
         raise DeclarationIncomplete()
     signature = pledges.sign(actor, provider, text, **signing)
-    before = snapshot(provider)
+    before = revisions.snapshot(provider)
     provider.pledge_version = signature.version
     provider.pledge_signed_at = signature.signed_at
     if provider.status in (ProviderStatus.DRAFT, ProviderStatus.WITHDRAWN):
@@ -498,7 +341,7 @@ def sign_pledge(actor, provider, text, **signing):
         provider.status_reason = ""
         provider.status_changed_at = signature.signed_at
         provider.first_published_at = provider.first_published_at or signature.signed_at
-    _record(actor, provider, "pledge", before)
+    revisions.record(actor, provider, "pledge", before)
     return signature
 
 
@@ -535,12 +378,12 @@ def _set_status(actor, provider, status, reason):
     if actor is not None and permissions.is_regulator(actor) and not reason:
         raise ReasonRequired()
     _lock(provider)
-    before = snapshot(provider)
+    before = revisions.snapshot(provider)
     provider.status = status
     provider.status_reason = reason
     provider.status_changed_at = utcnow()
     db.session.flush()
-    return _record(actor, provider, "status", before)
+    return revisions.record(actor, provider, "status", before)
 
 
 # --- qualification expiry --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
 from marketplace.pledges import services as pledges
 from marketplace.pledges.forms import SignForm
-from marketplace.providers import directory, services, signals
+from marketplace.providers import directory, revisions, services, signals
 from marketplace.providers.forms import DeclarationForm, FeeForm, QualificationForm, StaffForm, StatusForm
 from marketplace.providers.models import Fee, ProviderStatus, Qualification, StaffMember
 from marketplace.reference import cache
@@ -137,7 +137,7 @@ def detail(provider_id):
 @bp.get("/<id:provider_id>/history")
 def history(provider_id):
     provider = get_provider_or_404(provider_id, private=True)
-    return render_template("providers/history.html", provider=provider, revisions=services.revisions(provider))
+    return render_template("providers/history.html", provider=provider, revisions=revisions.history(provider))
 
 
 @bp.get("/<id:provider_id>/files/<id:file_id>")
@@ -309,7 +309,7 @@ def withdraw():
 @declare
 def my_history():
     provider = _mine()
-    return render_template("providers/history.html", provider=provider, revisions=services.revisions(provider))
+    return render_template("providers/history.html", provider=provider, revisions=revisions.history(provider))
 
 
 @bp.route("/me/pledge", methods=["GET", "POST"])
@@ -347,5 +347,5 @@ def sign_pledge():
 def provider_helpers():
     return {
         "status_labels": {status.value: status.label for status in ProviderStatus},
-        "list_changes": services.list_changes,
+        "list_changes": revisions.list_changes,
     }
