@@ -4,9 +4,21 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parents[1]  # the checkout: marketplace/ sits in it
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def public_base_url(value):
+    """``https://host[:port][/prefix]`` and nothing else, or an error that says what it should be."""
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise RuntimeError(
+            "PUBLIC_BASE_URL must be the address the public reaches the site at, such as "
+            f"https://aq.example.gov.cn (scheme and host, optionally a path); got {value!r}"
+        )
+    return value.rstrip("/")
 
 
 def _bool(name, default=False):
@@ -104,6 +116,9 @@ class BaseConfig:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@nt-safety.cn")
     MAIL_SUPPRESS_SEND = not MAIL_SERVER
     PER_PAGE = 20
+    # The address the public reaches the site at; links in mail are built from it, never from the
+    # request's Host header. Required in production.
+    PUBLIC_BASE_URL = public_base_url(os.environ["PUBLIC_BASE_URL"]) if os.environ.get("PUBLIC_BASE_URL") else None
 
 
 class DevelopmentConfig(BaseConfig):
@@ -141,9 +156,10 @@ class ProductionConfig(BaseConfig):
     PREFERRED_URL_SCHEME = "https"
 
     def __init__(self):
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError("Production configuration refuses to start without: " + ", ".join(missing))
+        self.PUBLIC_BASE_URL = public_base_url(os.environ["PUBLIC_BASE_URL"])
         self.SECRET_KEY = os.environ["SECRET_KEY"]
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ["DATABASE_URL"])
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)

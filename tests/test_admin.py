@@ -338,6 +338,20 @@ def test_forgotten_password_by_mail_answers_the_same_for_unknown_addresses(app, 
     assert client.get("/auth/reset/forged-token?lang=en").status_code == 400
 
 
+def test_a_reset_link_names_the_configured_address_not_the_host_the_request_named(
+    app, client, db, make_user, monkeypatch
+):
+    """A forged Host put the attacker's address in front of the reset token, and the owner who
+    clicked it handed the token over."""
+    make_user(Role.AGENCY, email="zhao@example.cn")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://aq.example.gov.cn/market")
+    with mail.record_messages() as outbox:
+        client.post("/auth/forgot", data={"email": "zhao@example.cn"}, headers={"Host": "evil.example"})
+    (message,) = outbox
+    assert "evil.example" not in message.body
+    assert re.search(r"https://aq\.example\.gov\.cn/market/auth/reset/\S+", message.body)
+
+
 def test_a_reset_link_expires_after_an_hour(app, client, db, make_user, monkeypatch):
     import itsdangerous.timed
 

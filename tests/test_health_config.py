@@ -32,19 +32,31 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, make_app):
     assert response.get_json()["status"] == "unavailable"
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL"])
 def test_production_refuses_to_start_without_its_secrets(monkeypatch, missing):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/marketplace")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://aq.example.gov.cn")
     monkeypatch.delenv(missing)
     with pytest.raises(RuntimeError, match=missing):
+        config.ProductionConfig()
+
+
+@pytest.mark.parametrize("value", ["aq.example.gov.cn", "ftp://aq.example.gov.cn", "https://", "https://x.cn/?a=1"])
+def test_production_refuses_a_public_address_that_is_not_one(monkeypatch, value):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/marketplace")
+    monkeypatch.setenv("PUBLIC_BASE_URL", value)
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL must be"):
         config.ProductionConfig()
 
 
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/marketplace")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://aq.example.gov.cn/")
     cfg = config.ProductionConfig()
+    assert cfg.PUBLIC_BASE_URL == "https://aq.example.gov.cn"
     assert cfg.SESSION_COOKIE_SECURE and cfg.REMEMBER_COOKIE_SECURE
     assert cfg.SESSION_COOKIE_HTTPONLY and cfg.SESSION_COOKIE_SAMESITE == "Lax"
     assert cfg.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.internal/marketplace"

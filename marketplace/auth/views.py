@@ -19,6 +19,7 @@ from marketplace.common import audit, mail
 from marketplace.common.forms import form_view
 from marketplace.common.time import utcnow
 from marketplace.common.transaction import committing
+from marketplace.common.urls import public_url
 from marketplace.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -166,7 +167,7 @@ def forgot():
             user = services.request_password_reset(form.email.data)
         if asked:
             if user is not None:
-                link = url_for("auth.reset", token=services.password_reset_token(user), _external=True)
+                link = public_url("auth.reset", token=services.password_reset_token(user))
                 mail.send(
                     _("Set a new password"), user.email, render_template("auth/reset_mail.txt", user=user, link=link)
                 )
