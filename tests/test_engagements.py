@@ -176,6 +176,65 @@ def test_assessments_need_an_on_site_notice_before_the_work_starts(parties):
     assert training.status is S.IN_PROGRESS
 
 
+def test_a_report_cannot_outrun_the_on_site_work_by_filing_notices_around_it(parties):
+    """The agency filed a notice for yesterday to slip a report in before the announced work, then a
+    notice for next month after the report; the enterprise confirmed and rated the unfinished work."""
+    engagement = factories.request(parties["client"], parties["provider"])
+    factories.advance(
+        engagement,
+        parties["client"],
+        parties["agency"],
+        to="in_progress",
+        onsite=(factories.soon(3), factories.soon(7)),
+    )
+    staff = [m.id for m in engagement.provider.staff]
+    with pytest.raises(engagements.InvalidDates) as raised:
+        engagements.file_site_notice(
+            parties["agency"],
+            engagement,
+            onsite_from=factories.soon(-1),
+            onsite_to=factories.soon(-1),
+            address="",
+            team_ids=staff,
+        )
+    assert raised.value.field == "onsite_to"
+    with pytest.raises(engagements.ReportTooEarly):
+        engagements.issue_report(
+            parties["agency"], engagement, report_no="R-9", title="报告", issued_on=factories.soon(0)
+        )
+    # Done earlier than planned: a new notice says so, and the report follows the work.
+    engagements.file_site_notice(
+        parties["agency"],
+        engagement,
+        onsite_from=factories.soon(-2),
+        onsite_to=factories.soon(0),
+        address="",
+        team_ids=staff,
+    )
+    engagements.issue_report(parties["agency"], engagement, report_no="R-9", title="报告", issued_on=factories.soon(0))
+    with pytest.raises(steps.ReportAlreadyIssued):  # the report closes the on-site work
+        engagements.file_site_notice(
+            parties["agency"],
+            engagement,
+            onsite_from=factories.soon(30),
+            onsite_to=factories.soon(40),
+            address="",
+            team_ids=staff,
+        )
+
+
+def test_a_report_cannot_be_dated_before_the_contract(parties):
+    """A report dated 1900-01-01 was accepted and verified as genuine."""
+    training = factories.request(parties["client"], parties["provider"], category_code="training")
+    factories.advance(training, parties["client"], parties["agency"], to="in_progress")
+    with pytest.raises(engagements.ReportTooEarly) as raised:
+        engagements.issue_report(
+            parties["agency"], training, report_no="OLD-1", title="报告", issued_on=date(1900, 1, 1)
+        )
+    assert raised.value.field == "issued_on"
+    assert training.report is None
+
+
 def test_declining_and_cancelling_need_a_reason(parties):
     engagement = factories.request(parties["client"], parties["provider"])
     with pytest.raises(engagements.ReasonRequired):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from marketplace.common.errors import DomainError
-from marketplace.common.time import local_today, utcnow
+from marketplace.common.time import local_date, local_today, utcnow
 from marketplace.common.uploads import UploadRejected, store_upload
 from marketplace.engagements import choice, queries, steps
 from marketplace.engagements.models import Engagement, EngagementFile, Report, SiteNotice
@@ -59,7 +59,7 @@ class InvalidReportNumber(DomainError):
     field = "report_no"
 
 
-class ReportBeforeSiteWork(DomainError):
+class ReportTooEarly(DomainError):
     field = "issued_on"
 
 
@@ -78,13 +78,13 @@ def _amount(value, field):
     return value
 
 
-def _period(start, end, *, future=True):
+def _period(start, end, *, future=True, fields=("start", "end")):
     if start is None or end is None:
-        raise InvalidDates(_l("Enter both dates."), field="start")
+        raise InvalidDates(_l("Enter both dates."), field=fields[0])
     if end < start:
-        raise InvalidDates()
+        raise InvalidDates(field=fields[1])
     if future and start < local_today():
-        raise DateInPast()
+        raise DateInPast(field=fields[0])
 
 
 def _team(provider, staff_ids):
@@ -220,9 +220,16 @@ def decline(actor, engagement, reason):
 
 
 def file_site_notice(actor, engagement, *, onsite_from, onsite_to, address, team_ids, note=""):
-    """项目告知: on-site dates, address and team, told to the site's county bureau before the work."""
+    """项目告知: on-site dates, address and team, told to the site's county bureau before the work.
+    Once the work has started a new notice may change the dates, but it cannot describe work that has
+    already ended (which would let a report be dated before the work the county was told of)."""
     steps.begin(actor, engagement, "site_notice")
-    _period(onsite_from, onsite_to, future=engagement.status is S.CONTRACTED)
+    _period(onsite_from, onsite_to, future=engagement.status is S.CONTRACTED, fields=("onsite_from", "onsite_to"))
+    if onsite_to < local_today():
+        raise InvalidDates(
+            _l("The on-site work cannot have ended already: a notice tells the county of work to come."),
+            field="onsite_to",
+        )
     address = (address or "").strip() or engagement.site_address
     team = _team(engagement.provider, team_ids)
     notice = SiteNotice(
@@ -269,8 +276,9 @@ def normalise_report_number(value):
 
 
 def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None):
-    """The agency issues its report: a number unique within the agency, publicly verifiable. An
-    assessment's report cannot be dated before the on-site work of its latest notice has ended."""
+    """The agency issues its report: a number unique within the agency, publicly verifiable. A report
+    is dated between the contract and today, and an assessment's report not before the on-site work of
+    its latest notice has ended (no notice can follow the report)."""
     steps.begin(actor, engagement, "report")
     number = normalise_report_number(report_no)
     if not REPORT_NUMBER.match(number):
@@ -284,9 +292,17 @@ def issue_report(actor, engagement, *, report_no, title, issued_on, upload=None)
         raise DuplicateReportNumber()
     if issued_on is None or issued_on > local_today():
         raise DomainError(_l("The issue date cannot be in the future."), field="issued_on")
+    contracted_on = local_date(engagement.contracted_at) if engagement.contracted_at else None
+    if contracted_on is not None and issued_on < contracted_on:
+        raise ReportTooEarly(
+            _l(
+                "The report cannot be dated before the contract (%(date)s).",
+                date=contracted_on.isoformat(),
+            )
+        )
     notice = queries.latest_site_notice(engagement) if steps.needs_site_notice(engagement) else None
     if notice is not None and issued_on < notice.onsite_to:
-        raise ReportBeforeSiteWork(
+        raise ReportTooEarly(
             _l(
                 "The report cannot be dated before the on-site work ends (%(date)s, as the "
                 "latest on-site notice says). File a new notice if the dates changed.",

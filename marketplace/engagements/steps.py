@@ -95,7 +95,8 @@ STEPS = {
     "decline": Step("agency", (S.REQUESTED, S.QUOTED), _l("decline")),
     "withdraw": Step("enterprise", (S.REQUESTED, S.QUOTED), _l("withdraw the request")),
     "accept": Step("enterprise", (S.QUOTED,), _l("accept the quote")),
-    "site_notice": Step("agency", (S.CONTRACTED, S.IN_PROGRESS), _l("file the on-site notice")),
+    # The report closes the on-site work: no notice can follow it.
+    "site_notice": Step("agency", (S.CONTRACTED, S.IN_PROGRESS), _l("file the on-site notice"), _no_report_yet),
     "start": Step("agency", (S.CONTRACTED,), _l("start the work"), _site_notice_filed),
     "cancel": Step("either", (S.CONTRACTED, S.IN_PROGRESS), _l("cancel the contract")),
     "report": Step("agency", (S.IN_PROGRESS,), _l("issue the report"), _no_report_yet),
