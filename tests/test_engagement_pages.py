@@ -12,7 +12,7 @@ from marketplace.common.time import local_today
 from marketplace.engagements.models import Engagement, EngagementFile
 from marketplace.engagements.models import EngagementStatus as S
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, field_error
 
 
 @pytest.fixture()
@@ -160,6 +160,14 @@ def test_illegal_moves_are_refused_with_clear_messages(app, market, db, make_use
         data=request_form(category_id=str(factories.category("it_chemicals").id)),
     ).get_data(as_text=True)
     assert "Not a valid choice" in html or "does not declare" in html
+    # a number no category can have (it overflowed the database's integer: a 500)
+    for huge in ("99999999999999999999", "2147483648", "-1"):
+        page = enterprise.get(f"/engagements/new?provider={market['provider'].id}&category={huge}")
+        assert page.status_code == 200
+        posted = enterprise.post(
+            f"/engagements/new?provider={market['provider'].id}&lang=en", data=request_form(category_id=huge)
+        )
+        assert posted.status_code == 200 and field_error(posted.get_data(as_text=True), "category_id")
     # a county regulator of another county cannot open the engagement
     haian = make_user(Role.COUNTY_REGULATOR, county=factories.county("320685"))
     db.session.commit()

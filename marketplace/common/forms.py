@@ -91,12 +91,17 @@ def not_in_future(form, field):
         raise validators.ValidationError(str(_l("The date cannot be in the future.")))
 
 
+MAX_RECORD_ID = 2**31 - 1  # the databases' INTEGER keys
+
+
 def optional_int(value):
-    """A select's value as a record number, or None for the empty choice (or anything else)."""
+    """A select's value as a record number, or None for the empty choice (or anything else, such as a
+    number no record can have: it would otherwise overflow the database's integer in a query)."""
     try:
-        return int(value) if value not in (None, "", "None") else None
+        number = int(value) if value not in (None, "", "None") else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and 0 < number <= MAX_RECORD_ID else None
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
 from marketplace.auth.permissions import permission_required
-from marketplace.common.forms import form_view
+from marketplace.common.forms import form_view, optional_int
 from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
@@ -153,7 +153,7 @@ def new():
         SelectChoice(str(c.id), c.name) for c in provider.regions if c.active
     ]
     if request.method == "GET":
-        form.category_id.data = request.args.get("category", type=int)
+        form.category_id.data = optional_int(request.args.get("category"))
         form.site_address.data = enterprise.address
         form.county_id.data = enterprise.county_id
     blocked = None
