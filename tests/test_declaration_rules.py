@@ -256,6 +256,22 @@ def test_the_declaration_shows_every_error_at_once(client, db, make_user, login_
     assert "not-an-address" in html and "2999-01-01" in html  # what was typed stays
 
 
+def test_a_credit_code_already_declared_shows_with_the_format_errors(client, db, make_user, login_as):
+    """Another agency's credit code and a bad e-mail: only the e-mail error showed, and the credit
+    code's only after the e-mail was mended (two rounds)."""
+    taken, _ = factories.publish(make_user(Role.AGENCY), n=83)
+    login_as(make_user(Role.AGENCY))
+    html = client.post(
+        "/providers/me/declaration?lang=en", data=declaration_form(uscc=taken.uscc, email="bad")
+    ).get_data(as_text=True)
+    assert "already been declared" in field_error(html, "uscc")
+    assert field_error(html, "email")
+    html = client.post(
+        "/providers/me/declaration?lang=en", data=declaration_form(uscc="not a code", email="bad")
+    ).get_data(as_text=True)
+    assert field_error(html, "uscc").count("credit code") == 1  # one message, not the form's and the rule's
+
+
 def test_a_rule_and_a_format_error_are_shown_together(db, make_user):
     """The service, called by any caller, also reports every problem at once."""
     from marketplace.common.errors import FieldErrors

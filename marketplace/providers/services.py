@@ -184,31 +184,42 @@ def _require_own_item(provider, item):
         raise PermissionDenied()
 
 
-def save_declaration(actor, provider, *, category_ids, region_ids, **values):
-    """Save the declaration's main part (a draft may be incomplete; what is given must be valid)."""
-    _require_owner(actor, provider)
-    before = revisions.snapshot(provider)
-    problems = []  # every problem at once, each beside its field
+def _declaration_rules(provider, values):
+    """(the credit code as stored, every rule the values break); a value not given is the current one."""
+    problems = []
     try:
-        values["uscc"] = clean_uscc(values.get("uscc"))
+        uscc = clean_uscc(values.get("uscc", provider.uscc))
     except InvalidUSCC as exc:
         problems.append(exc)
-        values["uscc"] = provider.uscc
-    if values["uscc"] and db.session.scalar(
-        sa.select(Provider.id).where(Provider.uscc == values["uscc"], Provider.id != provider.id)
-    ):
+        uscc = provider.uscc
+    if uscc and db.session.scalar(sa.select(Provider.id).where(Provider.uscc == uscc, Provider.id != provider.id)):
         problems.append(DuplicateUSCC())
     if values.get("founded_on") and values["founded_on"] > local_today():
         problems.append(FutureDate())
     if values.get("county_id") is not None and db.session.get(County, values["county_id"]) is None:
         problems.append(DomainError(_l("Choose a county from the list."), field="county_id"))
-    if provider.status is not ProviderStatus.DRAFT and not values["uscc"] and not problems:
+    if provider.status is not ProviderStatus.DRAFT and not uscc and not problems:
         problems.append(InvalidUSCC(_l("A published agency must keep its credit code.")))
     if provider.status is ProviderStatus.SUSPENDED and (
-        values["uscc"] != provider.uscc or values.get("county_id", provider.county_id) != provider.county_id
+        uscc != provider.uscc or values.get("county_id", provider.county_id) != provider.county_id
     ):
         problems.append(FrozenWhileSuspended())
-    raise_all(problems)
+    return uscc, problems
+
+
+def declaration_problems(provider, **values):
+    """The declaration rules that the values a form accepted break (a credit code another agency
+    declared, say), so that the form shows them together with its own format errors: every problem
+    at once, not one round each."""
+    return _declaration_rules(provider, values)[1]
+
+
+def save_declaration(actor, provider, *, category_ids, region_ids, **values):
+    """Save the declaration's main part (a draft may be incomplete; what is given must be valid)."""
+    _require_owner(actor, provider)
+    before = revisions.snapshot(provider)
+    values["uscc"], problems = _declaration_rules(provider, values)
+    raise_all(problems)  # every problem at once, each beside its field
     for key, value in values.items():
         setattr(provider, key, value.strip() if isinstance(value, str) else value)
     provider.categories = db.session.scalars(

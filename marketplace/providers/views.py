@@ -6,7 +6,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
-from marketplace.common.forms import form_view
+from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
@@ -201,6 +201,22 @@ def mine():
     )
 
 
+DECLARATION_FIELDS = (
+    "uscc",
+    "name",
+    "former_names",
+    "legal_representative",
+    "county_id",
+    "address",
+    "contact_person",
+    "phone",
+    "email",
+    "website",
+    "founded_on",
+    "description",
+)
+
+
 @bp.route("/me/declaration", methods=["GET", "POST"])
 @declare
 @form_view
@@ -216,23 +232,7 @@ def declaration():
         form.category_ids.data = [c.id for c in provider.categories]
         form.region_ids.data = [c.id for c in provider.regions]
     if form.validate_on_submit():
-        values = {
-            name: form[name].data
-            for name in (
-                "uscc",
-                "name",
-                "former_names",
-                "legal_representative",
-                "county_id",
-                "address",
-                "contact_person",
-                "phone",
-                "email",
-                "website",
-                "founded_on",
-                "description",
-            )
-        }
+        values = {name: form[name].data for name in DECLARATION_FIELDS}
         # another agency may take the same credit code a moment before this commit
         with committing(form, conflict=services.DuplicateUSCC) as saved:
             services.save_declaration(
@@ -245,6 +245,13 @@ def declaration():
         if saved:
             flash(_("The declaration is saved."), "success")
             return redirect(url_for("providers.mine"))
+    elif request.method == "POST":
+        # The rules the form cannot know (a credit code already declared…) beside its own errors.
+        accepted = {name: form[name].data for name in DECLARATION_FIELDS if not form[name].errors}
+        for problem in services.declaration_problems(provider, **accepted):
+            field = getattr(form, problem.field, None) if problem.field else None
+            if field is None or not field.errors:
+                show_error(form, problem)
     return render_template("providers/declaration.html", form=form, provider=provider, groups=groups, counties=counties)
 
 
