@@ -300,10 +300,18 @@ def test_the_same_person_cannot_be_added_twice_to_the_staff(client, db, make_use
     assert client.post("/providers/me/staff/new", data=same_id).status_code == 302
     html = client.post("/providers/me/staff/new?lang=en", data=dict(same_id, name="陈 静")).get_data(as_text=True)
     assert "already on your staff" in field_error(html, "id_number")
+    # retyped with other spacing, case or dashes, full-width letters: still the same person
+    for name, cert in (("陈 静", "s-2019-088"), ("陈静", "S 2019 088"), ("陈静", "Ｓ－2019－088")):
+        html = client.post("/providers/me/staff/new?lang=en", data=dict(person, name=name, cert_number=cert))
+        assert "already on your staff" in field_error(html.get_data(as_text=True), "cert_number"), (name, cert)
+    latin = {"name": "Li Wei", "title": "", "cert_number": "AQ-100", "id_number": ""}
+    assert client.post("/providers/me/staff/new", data=latin).status_code == 302
+    html = client.post("/providers/me/staff/new?lang=en", data=dict(latin, name="li  wei", cert_number="aq100"))
+    assert "already on your staff" in field_error(html.get_data(as_text=True), "cert_number")
     namesake = {"name": "陈静", "title": "注册安全工程师", "cert_number": "S-2021-001", "id_number": ""}
     assert client.post("/providers/me/staff/new", data=namesake).status_code == 302  # another person of that name
     staff = db.session.scalars(sa.select(StaffMember).where(StaffMember.provider_id == provider.id)).all()
-    assert len(staff) == 3
+    assert len(staff) == 4
 
 
 def test_a_revision_of_a_list_names_what_arrived_even_when_it_repeats(db, make_user):

@@ -4,6 +4,9 @@ becomes a revision, see ``providers.revisions``).
 Services flush and raise ``DomainError``; the caller commits (``common.transaction``).
 """
 
+import re
+import unicodedata
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -291,18 +294,32 @@ def save_staff(actor, provider, existing, **values):
     return _save_item(actor, provider, StaffMember, existing, "staff", values)
 
 
+_NOT_PART_OF_A_NAME = re.compile(r"[\s\-_/.·•]+")
+
+
+def _same_text(value):
+    """A name, certificate number or title as people retype it: full-width letters, case, spaces,
+    dashes and the middle dot of a transcribed name make no other person (李伟 / 李 伟, AQ-100 / aq 100)."""
+    return _NOT_PART_OF_A_NAME.sub("", unicodedata.normalize("NFKC", value or "")).casefold()
+
+
 def _refuse_duplicate_staff(provider, existing, values):
     """One person is on the staff once: the same resident ID number, or the same name with the same
     certificate number, is the same person (two 王伟 without either are told apart by a title)."""
     others = [m for m in provider.staff if existing is None or m.id != existing.id]
-    name, cert = (values.get("name") or "").strip(), (values.get("cert_number") or "").strip()
+    name, cert = (values.get("name") or "").strip(), _same_text(values.get("cert_number"))
     for member in others:
         if values["id_number"] and member.id_number == values["id_number"]:
             raise DuplicateStaff(field="id_number")
-        same_name = member.name == name
-        if same_name and cert and member.cert_number == cert:
+        same_name = _same_text(member.name) == _same_text(name)
+        if same_name and cert and _same_text(member.cert_number) == cert:
             raise DuplicateStaff(field="cert_number")
-        if same_name and not cert and not values["id_number"] and member.title == (values.get("title") or "").strip():
+        if (
+            same_name
+            and not cert
+            and not values["id_number"]
+            and _same_text(member.title) == _same_text(values.get("title"))
+        ):
             raise DuplicateStaff(
                 _l(
                     "%(name)s is already on your staff with this title. Add the certificate or ID "
