@@ -216,7 +216,17 @@ def test_did_you_mean(agencies):
     assert find(result.suggestion).total > 0
 
 
-@pytest.mark.parametrize("text", ["xyzzy", "qwrtp zzxv", "nantomg xyzzy", "zzzzzzzzzz"])
+def test_did_you_mean_keeps_the_chinese_words_typed(agencies):
+    """`崇川 tongzou` suggested "tongzhou" alone: the Chinese word was dropped."""
+    result = find("安全评价 nantomg")
+    assert result.total == 0 and result.suggestion == "安全评价 nantong"
+    assert find(result.suggestion).total > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["xyzzy", "qwrtp zzxv", "nantomg xyzzy", "zzzzzzzzzz", "or", "NOT", "of", "' OR 1=1--", "a* OR b", "安全 the"],
+)
 def test_nonsense_gets_no_suggestion(agencies, text):
     """`xyzzy` suggested "xyzzy si": a suggestion is offered only when it finds something."""
     result = find(text)

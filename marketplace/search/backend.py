@@ -55,6 +55,9 @@ class SearchResult:
     suggestion: str | None = None
 
 
+SUGGEST_MIN_LETTERS = 4
+
+
 def clean_text(text):
     """What a visitor typed, made safe: no control characters, bounded, lower-case latin."""
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in (text or ""))
@@ -190,7 +193,8 @@ class WhooshBackend:
     def search(self, q):
         """Hits for one page, with facet counts and highlights; hostile input gives no results."""
         with self._searcher_for_read() as searcher:
-            text_query, suggestion_terms = self._text_query(searcher, clean_text(q.text).lower())
+            text = clean_text(q.text).lower()
+            text_query, suggestion_terms = self._text_query(searcher, text)
             filters = self._filters(q)
             if filters and isinstance(text_query, Q.Every):
                 # Filters alone: intersecting with "every document" would walk all of them.
@@ -235,7 +239,7 @@ class WhooshBackend:
                 hits.append(Hit(int(hit["id"]), highlights))
             suggestion = None
             if total == 0 and suggestion_terms:
-                suggestion = self._suggest(searcher, suggestion_terms, filters)
+                suggestion = self._suggest(searcher, text, suggestion_terms, filters)
             return SearchResult(hits, total, page, pages, facet_counts, suggestion)
 
     FACETS = (
@@ -364,21 +368,23 @@ class WhooshBackend:
                 options.append(Q.And([Q.Term(fieldname, p) for p in parts]))
         return Q.Or(options)
 
-    def _suggest(self, searcher, tokens, filters=()):
-        """A near spelling that finds something with the same filters (pinyin typed slightly wrong),
-        or None: a suggestion is offered only when following it gives results."""
-        corrected = []
-        for token in tokens:
-            found = None
+    def _suggest(self, searcher, text, tokens, filters=()):
+        """The query with its pinyin respelled (the Chinese words kept as typed) when that finds
+        something with the same filters, or None. Words under four letters are not respelled: any of
+        them is within reach of hundreds of syllables ("or" became "you"), and longer ones are allowed
+        one wrong letter, two from six letters on."""
+        corrected = {}
+        for token in dict.fromkeys(tokens):
+            if len(token) < SUGGEST_MIN_LETTERS:
+                continue
             for fieldname in ("name_py", "name_ini"):
-                options = searcher.suggest(fieldname, token, limit=1, maxdist=2)
-                if options:
-                    found = options[0]
+                options = searcher.suggest(fieldname, token, limit=1, maxdist=1 if len(token) < 6 else 2)
+                if options and options[0] != token:
+                    corrected[token] = options[0]
                     break
-            corrected.append(found or token)
-        suggestion = " ".join(corrected)
-        if suggestion == " ".join(tokens):
+        if not corrected:
             return None
+        suggestion = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), text)
         text_query, _ = self._text_query(searcher, suggestion)
         query = Q.And([text_query, *filters]) if filters else text_query
         if text_query is Q.NullQuery or searcher.search(query, limit=1).is_empty():
