@@ -242,6 +242,18 @@ def test_a_website_typed_without_its_scheme_is_kept(client, db, make_user, login
     assert "Enter a web address, such as www.example.com." in html.decode()
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["http:/www.hengan-safety.cn", "http//www.hengan-safety.cn", "ｗｗｗ.hengan-safety.cn", "www.hengan-safety.cn."],
+)
+def test_a_mistyped_website_is_mended_not_stored_broken(client, db, make_user, login_as, typed):
+    """`http:/www.example.com` was stored as http://http:/www.example.com; full-width letters as typed."""
+    login_as(make_user(Role.AGENCY))
+    assert client.post("/providers/me/declaration", data=declaration_form(website=typed)).status_code == 302
+    provider = db.session.scalar(sa.select(Provider).order_by(Provider.id.desc()))
+    assert provider.website == "http://www.hengan-safety.cn"
+
+
 def test_the_declaration_shows_every_error_at_once(client, db, make_user, login_as):
     """The form showed one error per submission: a bad credit code, then the future date, then the e-mail."""
     login_as(make_user(Role.AGENCY))

@@ -1,6 +1,7 @@
 """Form pieces shared by every domain: the base form, translated validators, the CSRF marker."""
 
 import re
+import unicodedata
 
 from flask import g
 from flask_babel import lazy_gettext as _l
@@ -126,11 +127,20 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+_MISTYPED_SCHEME = re.compile(r"^(https?)(?::/{0,3}|/{1,3})(?=[^/])", re.IGNORECASE)
+
+
 def web_address(value):
     """Filter: ``www.example.com`` as people type it becomes ``http://www.example.com`` (the site
-    redirects to https itself if it has it); an address with a scheme is left alone."""
+    redirects to https itself if it has it); an address with a scheme is left alone. Full-width
+    letters typed with a Chinese input method, a mistyped ``http:/`` or ``http//`` and the dot that
+    ends a sentence are mended rather than stored as a broken address."""
     value = strip(value)
-    if value and "://" not in value and "." in value and not value.startswith(("/", ".")):
+    if not isinstance(value, str) or not value:
+        return value
+    value = unicodedata.normalize("NFKC", value).rstrip(".")
+    value = _MISTYPED_SCHEME.sub(lambda m: m.group(1).lower() + "://", value)
+    if "://" not in value and "." in value and not value.startswith(("/", ".")):
         return "http://" + value
     return value
 
