@@ -194,6 +194,10 @@ def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_
     html = client.post("/notices/publish?lang=en", data={"fingerprint": fingerprint}).get_data(as_text=True)
     assert "directory changed while you were reviewing" in html
     assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1
+    # a post without the preview's fingerprint (a crafted form) publishes nothing either
+    blind = client.post("/notices/publish?lang=en", data={"unchanged": "y"}).get_data(as_text=True)
+    assert "check the new preview" in blind
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1
     response = client.post("/notices/publish", data={"fingerprint": _fingerprint(html)})
     assert response.status_code == 302
     batch = db.session.scalar(sa.select(NoticeBatch).order_by(NoticeBatch.id.desc()))

@@ -110,7 +110,10 @@ def publish():
     if form.validate_on_submit():
         with committing(form, conflict=notices.PublishedMeanwhile) as published:
             batch = notices.publish_batch(
-                permissions.acting_user(), fingerprint=form.fingerprint.data, unchanged_intended=form.unchanged.data
+                permissions.acting_user(),
+                # A page publishes only the batch it previewed: a post without its preview publishes nothing.
+                fingerprint=form.fingerprint.data or "",
+                unchanged_intended=form.unchanged.data,
             )
         if published:
             flash(_("Batch %(no)s is published.", no=batch.batch_no), "success")
