@@ -336,6 +336,39 @@ def test_a_suspended_agency_is_listed_but_offered_for_nothing(client, agencies, 
     assert client.get(f"/providers/compare?ids={agencies[1].id}&ids={suspended.id}").status_code == 302
 
 
+def test_comparing_says_which_ticks_were_left_out_and_counts_them_all(client, agencies, make_user, db):
+    """A stale tick of a suspended agency was dropped in silence ("you ticked 1"), and twelve ticks
+    were counted as ten, two of them lost."""
+    from marketplace.providers import services as providers
+
+    suspended = agencies[2]
+    providers.suspend(make_user(Role.CITY_REGULATOR), suspended, "报告数据失实，暂停整改")
+    db.session.commit()
+    response = client.get(f"/providers/compare?ids={agencies[1].id}&ids={suspended.id}&lang=en")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Suspended, so left out of the comparison: {suspended.name}." in html
+    assert "you ticked 1" in html
+    three = client.get(
+        f"/providers/compare?ids={agencies[1].id}&ids={suspended.id}&ids={agencies[3].id}&ids={agencies[4].id}&lang=en"
+    ).get_data(as_text=True)
+    assert "Suspended, so left out of the comparison" in three and agencies[4].name in three
+    owner = make_user(Role.AGENCY)
+    gone, _ = factories.publish(owner, n=319, name="崇川已撤回安全咨询有限公司")
+    providers.withdraw(owner, gone)
+    db.session.commit()
+    response = client.get(f"/providers/compare?ids={agencies[1].id}&ids={gone.id}&lang=en")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 agency you ticked is no longer listed" in html and gone.name not in html
+    many = [agencies[n].id for n in (1, 3, 4)] + [
+        factories.publish(make_user(Role.AGENCY), n=320 + i, name=f"崇川第{i}安全咨询有限公司")[0].id for i in range(9)
+    ]
+    db.session.commit()
+    response = client.get("/providers/compare?" + "&".join(f"ids={i}" for i in many) + "&lang=en")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "you ticked 12" in html
+    assert _ticked(html) >= set(many[:3])  # the ticks on this page are kept
+
+
 def _write_in_another_process(path, start, count, ready):
     """Index ``count`` small documents from a separate process (as a second gunicorn worker would)."""
     from marketplace.search import analysis

@@ -113,8 +113,9 @@ def chosen_names(ids):
 FILTER_ARGS = ("q", "category", "county", "pledge", "sort", "page")
 
 
-def compare_ids(values, limit=10):
-    """The distinct record numbers ticked for comparison, in the order ticked (junk dropped)."""
+def compare_ids(values, limit=50):
+    """The distinct record numbers ticked for comparison, in the order ticked (junk dropped; far
+    more than anyone ticks, so that "you ticked 12" is true)."""
     chosen = []
     for value in values[:limit]:
         try:
@@ -144,6 +145,23 @@ def comparable_by_ids(ids):
         )
     }
     return [found[i] for i in ids if i in found]
+
+
+def not_comparable(ids, compared):
+    """What was ticked but cannot be compared now: (names of the suspended agencies among them, how
+    many others are no longer listed at all). Only a listed agency is named."""
+    rest = [i for i in ids if i not in {p.id for p in compared}]
+    if not rest:
+        return [], 0
+    suspended = db.session.scalars(
+        sa.select(Provider.name).where(Provider.id.in_(rest), Provider.status == ProviderStatus.SUSPENDED)
+    ).all()
+    unlisted = db.session.scalar(
+        sa.select(sa.func.count(Provider.id)).where(
+            Provider.id.in_(rest), Provider.status.not_in((ProviderStatus.SUSPENDED, ProviderStatus.PUBLISHED))
+        )
+    )
+    return list(suspended), unlisted
 
 
 def key_figures():

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -101,6 +102,21 @@ def compare():
     directory page it came from, with the ticks kept and the reason."""
     chosen = directory.compare_ids(request.args.getlist("ids"))
     providers = directory.comparable_by_ids(chosen)
+    suspended, unlisted = directory.not_comparable(chosen, providers)
+    if suspended:
+        flash(
+            _("Suspended, so left out of the comparison: %(names)s.", names="、".join(suspended)),
+            "warning",
+        )
+    if unlisted:
+        flash(
+            ngettext(
+                "%(num)d agency you ticked is no longer listed and is left out.",
+                "%(num)d agencies you ticked are no longer listed and are left out.",
+                unlisted,
+            ),
+            "warning",
+        )
     if not directory.COMPARE_MIN <= len(providers) <= directory.COMPARE_MAX:
         if len(providers) < directory.COMPARE_MIN:
             flash(_("Tick at least two agencies to compare (you ticked %(n)d).", n=len(providers)), "warning")
