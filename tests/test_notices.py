@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
+from marketplace.common import exports
 from marketplace.common.audit import AuditLogIsAppendOnly
 from marketplace.providers import notice_files, notices, services
 from marketplace.providers.models import NoticeBatch
@@ -125,7 +126,7 @@ def test_diff_names_added_changed_and_withdrawn(db, make_user, three_agencies):
 
 def test_a_batch_can_never_change(db, three_agencies):
     notices.publish_batch(SYSTEM)
-    notices.render_missing_fonts(force=True)
+    notices.render_files(force=True)
     for statement in (
         "DELETE FROM notice_batches",
         "UPDATE notice_entries SET change = 'added'",
@@ -272,18 +273,10 @@ def test_the_csv_names_its_charset_once(client, db, three_agencies):
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
-def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, db, runner, three_agencies):
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
+def _stored_batch_like(batch, *, pdf, csv):
+    """A batch stored by an earlier version: the entries of ``batch`` with files made then."""
+    from marketplace.extensions import db
 
-    batch = notices.publish_batch(SYSTEM)
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # what a machine without a CJK font used to make
-    out = io.BytesIO()
-    page = canvas.Canvas(out)
-    page.setFont("STSong-Light", 12)
-    page.drawString(72, 720, "南通市安全生产第三方服务机构公示名单")
-    page.save()
     old = NoticeBatch(
         year=batch.year,
         sequence=batch.sequence + 1,
@@ -295,8 +288,8 @@ def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, d
         withdrawn=0,
         canonical=batch.canonical,
         content_sha256=batch.content_sha256,
-        pdf=out.getvalue(),
-        csv=batch.csv,
+        pdf=pdf,
+        csv=csv,
     )
     db.session.add(old)
     db.session.flush()
@@ -311,8 +304,70 @@ def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, d
         )
         for e in db.session.scalars(notices.entries(batch))
     )
+    return old
+
+
+HOSTILE = ('=HYPERLINK("http://evil.example","点击")', "+86-513-0000", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd")
+
+
+def _cells(data):
+    return [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) for cell in row]
+
+
+def test_no_cell_of_the_notice_csv_is_a_formula(client, db, three_agencies):
+    """An agency named its legal representative =HYPERLINK(...): every copy of the public list
+    carried a live link (OWASP's CSV injection)."""
+    (u1, p1), (u2, p2), _ = three_agencies
+    p1.legal_representative = HOSTILE[0]
+    p2.legal_representative = HOSTILE[3]
+    batch = notices.publish_batch(SYSTEM)
     db.session.commit()
-    result = runner.invoke(args=["notices", "render-pdfs"])
+    cells = _cells(client.get(f"/notices/{batch.batch_no}.csv").data)
+    assert "'" + HOSTILE[0] in cells and "'" + HOSTILE[3] in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert exports.live_formula_cells(batch.csv) == 0
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_spreadsheet_cell_is_never_a_formula(value):
+    cell = exports.spreadsheet_cell(value)
+    assert cell == "'" + value and exports.live_formula_cells(exports.csv_bytes(["h"], [[value]])) == 0
+    assert exports.spreadsheet_cell("南通安泰") == "南通安泰" and exports.spreadsheet_cell(None) == ""
+
+
+def test_a_stored_csv_with_formulas_is_re_rendered_from_the_entries(client, db, runner, three_agencies):
+    (u1, p1), _, _ = three_agencies
+    p1.legal_representative = HOSTILE[0]
+    batch = notices.publish_batch(SYSTEM)
+    live = batch.csv.replace(b"\"'=HYPERLINK", b"\"=HYPERLINK")  # as an earlier version wrote it
+    old = _stored_batch_like(batch, pdf=batch.pdf, csv=live)
+    db.session.commit()
+    assert exports.live_formula_cells(client.get(f"/notices/{old.batch_no}.csv").data) == 1
+    result = runner.invoke(args=["notices", "render-files"])
+    assert result.exit_code == 0 and "formulas" in result.output and old.batch_no in result.output
+    served = client.get(f"/notices/{old.batch_no}.csv").data
+    assert exports.live_formula_cells(served) == 0 and "'" + HOSTILE[0] in _cells(served)
+    db.session.refresh(old)
+    assert old.csv == live and notices.recompute_hash(old) == old.content_sha256  # the original stays, as stored
+    html = client.get(f"/notices/{old.batch_no}?lang=en").get_data(as_text=True)
+    assert "cells a spreadsheet would run as formulas" in html and "did not embed" not in html
+
+
+def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, db, runner, three_agencies):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    batch = notices.publish_batch(SYSTEM)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # what a machine without a CJK font used to make
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.setFont("STSong-Light", 12)
+    page.drawString(72, 720, "南通市安全生产第三方服务机构公示名单")
+    page.save()
+    old = _stored_batch_like(batch, pdf=out.getvalue(), csv=batch.csv)
+    db.session.commit()
+    result = runner.invoke(args=["notices", "render-files"])
     assert result.exit_code == 0, result.output
     assert old.batch_no in result.output and batch.batch_no not in result.output  # the good one is left alone
     served = client.get(f"/notices/{old.batch_no}.pdf").data
@@ -323,7 +378,9 @@ def test_a_stored_pdf_without_its_font_is_re_rendered_from_the_entries(client, d
     assert old.pdf == out.getvalue() and notices.recompute_hash(old) == old.content_sha256  # nothing else changed
     html = client.get(f"/notices/{old.batch_no}?lang=en").get_data(as_text=True)
     assert "re-rendered" in html and "did not embed its Chinese font" in html
-    assert runner.invoke(args=["notices", "render-pdfs"]).output.startswith("Every notice PDF embeds its font")
+    assert runner.invoke(args=["notices", "render-files"]).output.startswith(
+        "Every notice PDF embeds its font and no CSV holds a formula"
+    )
 
 
 def test_notices_publish_command(runner, db, three_agencies):

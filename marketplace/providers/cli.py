@@ -24,13 +24,24 @@ def publish_command(unchanged):
     )
 
 
-@notices_cli.command("render-pdfs")
-@click.option("--all", "force", is_flag=True, help="Re-render every batch, not only those without an embedded font.")
-def render_pdfs_command(force):
-    """Re-render stored notice PDFs that lack an embedded font, from each batch's immutable entries."""
+REASONS = {
+    "missing_font": "the PDF lacked its embedded font",
+    "formula_cells": "the CSV had cells a spreadsheet would run as formulas",
+    "requested": "as requested",
+}
+
+
+@notices_cli.command("render-files")
+@click.option("--all", "force", is_flag=True, help="Re-render every batch, not only those whose files need it.")
+def render_files_command(force):
+    """Re-render, from each batch's immutable entries, stored notice files that need it: a PDF without
+    an embedded font, a CSV with cells a spreadsheet would run as formulas."""
     with acting_as(SYSTEM), committing():
-        done = notices.render_missing_fonts(force=force)
+        done = notices.render_files(force=force)
     if not done:
-        click.echo("Every notice PDF embeds its font; nothing to re-render.")
-    for batch in done:
-        click.echo(f"Re-rendered the PDF of {batch.batch_no} (its SHA-256 {batch.content_sha256} is unchanged).")
+        click.echo("Every notice PDF embeds its font and no CSV holds a formula; nothing to re-render.")
+    for batch, reasons in done:
+        why = "; ".join(REASONS[r] for r in reasons)
+        click.echo(
+            f"Re-rendered the files of {batch.batch_no}: {why} (its SHA-256 {batch.content_sha256} is unchanged)."
+        )

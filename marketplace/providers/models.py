@@ -257,9 +257,10 @@ class NoticeBatch(db.Model):
 
 
 class NoticeRendering(db.Model):
-    """A later rendering of a batch's PDF from its immutable entries (the original lacked an embedded
-    font, say). The batch, its hash and its original file are untouched; the newest rendering is served
-    and the notice page says when it was made and why."""
+    """A later rendering of a batch's files from its immutable entries (the original PDF lacked an
+    embedded font, or the original CSV held cells a spreadsheet runs as formulas). The batch, its hash
+    and its original files are untouched; the newest rendering is served and the notice page says
+    when it was made and why."""
 
     __tablename__ = "notice_renderings"
     __append_only__ = True
@@ -267,8 +268,9 @@ class NoticeRendering(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("notice_batches.id"), index=True)
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    reason: Mapped[str] = mapped_column(sa.String(200))  # missing_font | requested
+    reason: Mapped[str] = mapped_column(sa.String(200))  # missing_font, formula_cells (comma-separated) | requested
     pdf: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    csv: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)  # renderings made before CSVs were
 
 
 class NoticeEntry(db.Model):

@@ -2,12 +2,9 @@
 and a PDF with its font embedded. Rows are (provider id, position, change, digest, snapshot, changed
 fields), as ``notices`` builds them at publication and rebuilds them from a batch's stored entries."""
 
-import csv
-import io
-
 from flask import current_app
 
-from marketplace.common import pdf
+from marketplace.common import exports, pdf
 
 CHANGE_LABELS_ZH = {"added": "新增", "returned": "重新列入", "changed": "变更", "unchanged": "", "withdrawn": "撤出"}
 WITHDRAWN_REASONS_ZH = {"suspended": "暂停", "withdrawn": "主动撤出"}
@@ -64,13 +61,14 @@ def _row(position, snap, change, fields):
 
 
 def make_csv(rows):
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for _, position, change, _, snap, fields in rows:
-        writer.writerow(_row(position if change != "withdrawn" else "", snap, change, fields))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; no cell is a formula."""
+    return exports.csv_bytes(
+        COLUMNS,
+        (
+            _row(position if change != "withdrawn" else "", snap, change, fields)
+            for _, position, change, _, snap, fields in rows
+        ),
+    )
 
 
 def make_pdf(batch_no, local, rows, counts):

@@ -71,7 +71,8 @@ def canonical(batch_no):
 @bp.get("/<batch_no>.csv")
 def csv(batch_no):
     batch = _batch_or_404(batch_no)
-    return _file(batch.csv, "text/csv; charset=utf-8", batch, "csv")
+    # Not "immutable" either: a CSV made before formulas were neutralised is re-rendered.
+    return _file(notices.csv_file(batch), "text/csv; charset=utf-8", batch, "csv", max_age=3600, immutable=False)
 
 
 def _file(data, content_type, batch, ext, max_age=86400, immutable=True):
@@ -82,7 +83,7 @@ def _file(data, content_type, batch, ext, max_age=86400, immutable=True):
     )
     response = Response(data, content_type=content_type, headers={"Content-Disposition": disposition})
     response.cache_control.public, response.cache_control.max_age = True, max_age
-    response.cache_control.immutable = immutable  # a batch's content and CSV never change
+    response.cache_control.immutable = immutable  # a batch's hashed content never changes
     response.add_etag()
     return response.make_conditional(request)
 

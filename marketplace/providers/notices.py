@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common import audit, pdf
+from marketplace.common import audit, exports, pdf
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import LOCAL_ZONE, local_date, utcnow
 from marketplace.extensions import db
@@ -300,23 +300,45 @@ def pdf_file(batch):
     return rendering.pdf if rendering is not None else batch.pdf
 
 
-def render_missing_fonts(force=False):
-    """Re-render, from their immutable entries, the PDFs of batches whose served PDF lacks its font
-    (all of them with ``force``). The batch, its hash and its original file stay as they are; each new
-    file is kept beside them. Returns the batches re-rendered."""
+def csv_file(batch):
+    """The CSV served for a batch: its newest rendering's, else the one made at publication."""
+    rendering = latest_rendering(batch)
+    return rendering.csv if rendering is not None and rendering.csv is not None else batch.csv
+
+
+def rendering_reasons(batch):
+    """Why a batch's served files must be made again: the PDF lacks its font, the CSV has cells a
+    spreadsheet would run as formulas."""
+    reasons = []
+    if not pdf.embeds_its_fonts(pdf_file(batch)):
+        reasons.append("missing_font")
+    if exports.live_formula_cells(csv_file(batch)):
+        reasons.append("formula_cells")
+    return reasons
+
+
+def render_files(force=False):
+    """Re-render, from their immutable entries, the files of batches whose served PDF lacks its font or
+    whose served CSV holds formulas (every batch with ``force``). The batch, its hash and its original
+    files stay as they are; the new files are kept beside them. Returns [(batch, reasons)]."""
     done = []
     for batch in db.session.scalars(sa.select(NoticeBatch).order_by(NoticeBatch.published_at, NoticeBatch.id)):
-        if not force and pdf.embeds_its_fonts(pdf_file(batch)):
+        reasons = rendering_reasons(batch) or (["requested"] if force else [])
+        if not reasons:
             continue
         local = batch.published_at.astimezone(LOCAL_ZONE)
         counts = {"added": batch.added, "changed": batch.changed, "withdrawn": batch.withdrawn}
-        data = make_pdf(batch.batch_no, local, stored_rows(batch), counts)
+        rows = stored_rows(batch)
         db.session.add(
             NoticeRendering(
-                batch_id=batch.id, rendered_at=utcnow(), pdf=data, reason="requested" if force else "missing_font"
+                batch_id=batch.id,
+                rendered_at=utcnow(),
+                pdf=make_pdf(batch.batch_no, local, rows, counts),
+                csv=make_csv(rows),
+                reason=",".join(reasons),
             )
         )
-        done.append(batch)
+        done.append((batch, reasons))
     db.session.flush()
     return done
 
