@@ -54,7 +54,7 @@ def create_app(config=None):
 
 def register_extensions(app):
     from marketplace import search
-    from marketplace.auth.services import load_user_from_session
+    from marketplace.auth.sessions import load_user
     from marketplace.common import database, i18n, security  # noqa: F401  (database: engine settings)
     from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.providers import indexing
@@ -75,7 +75,7 @@ def register_extensions(app):
     login_manager.login_message = i18n.LOGIN_MESSAGE
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    login_manager.user_loader(load_user_from_session)
+    login_manager.user_loader(load_user)
 
     # Import every model so metadata (and `flask db check`) sees the whole schema.
     from marketplace import models  # noqa: F401

@@ -1,6 +1,6 @@
 """Registration, login, logout, password change and deactivation, as a user meets them."""
 
-import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -267,19 +267,49 @@ def test_remember_me_cookie_expires_on_the_server(app, client, make_user, monkey
     cookie = client.get_cookie("remember_token").value
     lifetime = app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
 
-    real_time = time.time
+    from marketplace.auth import sessions
+
+    real_now = sessions.utcnow
 
     def visit_at(offset):
-        monkeypatch.setattr(time, "time", lambda: real_time() + offset)
+        monkeypatch.setattr(sessions, "utcnow", lambda: real_now() + timedelta(seconds=offset))
         fresh = app.test_client()
         fresh.set_cookie("remember_token", cookie)
         try:
             return fresh.get("/auth/account").status_code
         finally:
-            monkeypatch.setattr(time, "time", real_time)
+            monkeypatch.setattr(sessions, "utcnow", real_now)
 
     assert visit_at(3600) == 200
     assert visit_at(lifetime + 3600) == 302
+
+
+def test_logout_ends_the_session_for_every_copy_of_its_cookies(app, client, make_user):
+    """A copied session cookie and the remember-me cookie still worked for up to 14 days after logout."""
+    user = make_user()
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    copied = {name: client.get_cookie(name).value for name in ("session", "remember_token")}
+    elsewhere = app.test_client()  # the same person on another computer
+    elsewhere.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert client.post("/auth/logout").status_code == 302
+    for name, value in copied.items():
+        thief = app.test_client()
+        thief.set_cookie(name, value)
+        assert thief.get("/auth/account").status_code == 302, name  # sent to the login page
+    assert elsewhere.get("/auth/account").status_code == 200  # only this login ended
+
+
+def test_a_login_without_remember_me_ends_on_the_server_after_its_lifetime(app, client, make_user, monkeypatch):
+    from marketplace.auth import sessions
+
+    user = make_user()
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    cookie = client.get_cookie("session").value
+    later = sessions.utcnow() + app.config["PERMANENT_SESSION_LIFETIME"] + timedelta(minutes=1)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    copy = app.test_client()
+    copy.set_cookie("session", cookie)
+    assert copy.get("/auth/account").status_code == 302
 
 
 def test_services_refuse_blank_names_whoever_calls(db):

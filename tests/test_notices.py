@@ -339,7 +339,7 @@ def test_a_stored_csv_with_formulas_is_re_rendered_from_the_entries(client, db, 
     (u1, p1), _, _ = three_agencies
     p1.legal_representative = HOSTILE[0]
     batch = notices.publish_batch(SYSTEM)
-    live = batch.csv.replace(b"\"'=HYPERLINK", b"\"=HYPERLINK")  # as an earlier version wrote it
+    live = batch.csv.replace(b"\"'=HYPERLINK", b'"=HYPERLINK')  # as an earlier version wrote it
     old = _stored_batch_like(batch, pdf=batch.pdf, csv=live)
     db.session.commit()
     assert exports.live_formula_cells(client.get(f"/notices/{old.batch_no}.csv").data) == 1

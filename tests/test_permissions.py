@@ -194,6 +194,7 @@ def world(app, module_db):
     county regulator's county is 崇川区), agencies (published, draft, the test agency's own, one in
     通州区), an uploaded scan, a fee of each, a signature, a notice batch, the pledge text in force,
     and engagements in the states the rows need."""
+    from marketplace.auth import sessions
     from marketplace.auth.permissions import SYSTEM
     from marketplace.auth.roles import Role
     from marketplace.pledges import services as pledges
@@ -223,7 +224,7 @@ def world(app, module_db):
         db.session.flush()
         return {
             **engagements_world,
-            "logins": {role: user.get_id() for role, user in users.items()},
+            "logins": {role: sessions.open_session(user) for role, user in users.items()},
             "other_user": other.id,
             "county": factories.county().id,
             "category": db.session.scalar(sa.select(ServiceCategory.id).where(ServiceCategory.code == "consulting")),

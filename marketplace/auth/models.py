@@ -1,6 +1,5 @@
 """User accounts."""
 
-import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,14 +44,34 @@ class User(Audited, UserMixin, db.Model):
         ),
     )
 
+    # "<id>:<session_version>:<token>" of the login this object was loaded for (auth.sessions)
+    login_id = None
+
     @property
     def is_active(self):
         return self.active
 
     def get_id(self):
-        # Stored in the session and the remember-me cookie at login. The version ends every
-        # session when bumped; the issue time lets the loader expire remember-me cookies.
-        return f"{self.id}:{self.session_version}:{int(time.time())}"
+        # What the session and the remember-me cookie carry: the login recorded by auth.sessions.
+        if self.login_id is None:
+            raise RuntimeError("log in through marketplace.auth.sessions.log_in, which records the login")
+        return self.login_id
 
     def __repr__(self):
         return f"<User {self.email} {self.role.value}>"
+
+
+class LoginSession(db.Model):
+    """One login, known to the server: its cookies (session and remember-me) carry a random token
+    whose hash is kept here, so logging out ends every copy of them, and a password change or a
+    deactivation (the user's session version) ends them all."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(20))  # logout

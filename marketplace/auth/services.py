@@ -4,7 +4,6 @@ Services flush and raise ``DomainError``; the caller commits (``common.transacti
 """
 
 import hashlib
-import time
 
 import sqlalchemy as sa
 from flask import current_app
@@ -202,22 +201,6 @@ def set_active(actor, user, active):
     user.deactivated_at = None if active else utcnow()
     user.session_version += 1
     db.session.flush()
-    return user
-
-
-def load_user_from_session(session_id):
-    """Flask-Login's loader for ``"<id>:<session_version>:<issued>"``: refused when the version
-    moved on (deactivation, password change) or the login is older than the remember-me lifetime."""
-    try:
-        user_id, version, issued = (int(part) for part in str(session_id).split(":"))
-    except ValueError:
-        return None
-    max_age = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
-    if not 0 < user_id < 2**31 or time.time() - issued > max_age:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
-        return None
     return user
 
 

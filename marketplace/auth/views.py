@@ -5,9 +5,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from marketplace.auth import permissions, services
+from marketplace.auth import permissions, services, sessions
 from marketplace.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -82,7 +82,7 @@ def login():
     if form.validate_on_submit():
         with committing(form) as logged_in:  # a refused login keeps its audit entry (keep_writes)
             user = services.authenticate(form.email.data, form.password.data)
-            login_user(user, remember=form.remember.data)
+            sessions.log_in(user, remember=form.remember.data)
         if logged_in:
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             target = _safe_next(request.args.get("next")) or url_for(services.start_endpoint(user))
@@ -107,8 +107,8 @@ def register():
                 phone=form.phone.data,
             )
             audit.record("login", user, actor=user)
+            sessions.log_in(user)
         if registered:
-            login_user(user)
             flash(_("Your account is ready. You are logged in."), "success")
             return redirect(url_for(services.start_endpoint(user)))
     return render_template("auth/register.html", form=form)
@@ -119,7 +119,7 @@ def logout():
     if current_user.is_authenticated:
         with committing():
             audit.record("logout", permissions.acting_user())
-        logout_user()
+            sessions.log_out(current_user)
         flash(_("You have logged out."), "info")
     return redirect(url_for("site.home"))
 
@@ -142,8 +142,8 @@ def password():
                 current_password=form.current_password.data,
                 new_password=form.new_password.data,
             )
+            sessions.log_in(user)  # this login carries the new session version; all others end
         if changed:
-            login_user(user)  # this session carries the new session version; all others end
             flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/password.html", form=form)
