@@ -76,8 +76,14 @@ class BaseConfig:
     # (0: none). Client addresses drive the rate limits and the audit log.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
     RATELIMIT_HEADERS_ENABLED = True
-    # Per client address and per submitted e-mail address, on POST only.
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+    # Refused logins (see auth.throttle): per client address (an office behind one proxy shares it,
+    # and so do password-reset requests), per address and account, and a doubling delay per account
+    # after a few failures, never a lock.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "30 per 5 minutes")
+    LOGIN_PAIR_RATE_LIMIT = os.environ.get("LOGIN_PAIR_RATE_LIMIT", "10 per 15 minutes")
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", "5"))
+    LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
+    LOGIN_MAX_DELAY = int(os.environ.get("LOGIN_MAX_DELAY", "60"))
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
 
     # Uploads (qualification scans): PDF, JPEG or PNG, checked by content, kept outside the web root.

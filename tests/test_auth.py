@@ -1,5 +1,6 @@
 """Registration, login, logout, password change and deactivation, as a user meets them."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -198,19 +199,83 @@ def test_logout_needs_post(client, make_user, login_as):
     assert client.get("/auth/account").status_code == 302
 
 
-def test_too_many_login_attempts_get_a_clear_message_beside_the_field(app, client, make_user):
-    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
-    try:
-        for _ in range(3):
-            client.post("/auth/login", data={"email": "who@example.cn", "password": "wrong-pass-1"})
-        response = client.post("/auth/login?lang=en", data={"email": "who@example.cn", "password": "wrong-pass-1"})
-        assert response.status_code == 429
-        html = response.get_data(as_text=True)
-        assert "Too many attempts" in field_error(html, "email")
-        assert 'value="who@example.cn"' in html
-        assert int(response.headers["Retry-After"]) > 0
-    finally:
-        app.config["LOGIN_RATE_LIMIT"] = "10 per 5 minutes"
+def test_too_many_login_attempts_get_a_clear_message_beside_the_field(app, client, make_user, monkeypatch):
+    """The message read "Please wait %(minutes)d minute(s)", raw."""
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    for n in range(3):
+        client.post("/auth/login", data={"email": f"who{n}@example.cn", "password": "wrong-pass-1"})
+    response = client.post("/auth/login?lang=en", data={"email": "who@example.cn", "password": "wrong-pass-1"})
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "Too many attempts from your network. Please wait 1 minute(s)" in field_error(html, "email")
+    assert "%(" not in html
+    assert 'value="who@example.cn"' in html
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def _attempt(app, email, password, address, client=None):
+    client = client or app.test_client()
+    return client.post(
+        "/auth/login?lang=en", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def test_guessing_from_elsewhere_never_locks_the_owner_out(app, client, make_user, monkeypatch):
+    """Ten failed logins from anywhere locked the account for everyone, its owner included."""
+    from marketplace.auth import throttle
+
+    owner = make_user()
+    owners_browser = app.test_client()
+    assert _attempt(app, owner.email, PASSWORD, "10.0.0.1", owners_browser).status_code == 302  # a known device
+    owners_browser.post("/auth/logout")
+    for n in range(25):  # a botnet: every guess from another address
+        assert _attempt(app, owner.email, f"guess-{n}", f"198.51.100.{n}").status_code in (200, 429)
+    # a new browser waits a short, capped delay, never a lock
+    response = _attempt(app, owner.email, PASSWORD, "10.0.0.2")
+    assert response.status_code == 429
+    wait = int(re.search(r"Wait (\d+) seconds", field_error(response.get_data(as_text=True), "email")).group(1))
+    assert 0 < wait <= app.config["LOGIN_MAX_DELAY"]
+    assert wait <= int(response.headers["Retry-After"]) <= wait + 1
+    # the owner's own browser is not delayed at all
+    assert _attempt(app, owner.email, PASSWORD, "10.0.0.1", owners_browser).status_code == 302
+    # and once the delay has passed the new browser gets in too
+    for n in range(25, 40):
+        _attempt(app, owner.email, f"guess-{n}", f"198.51.100.{n}")
+    later = throttle.time.time() + app.config["LOGIN_MAX_DELAY"] + 1
+    monkeypatch.setattr(throttle.time, "time", lambda: later)
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: later)
+    assert _attempt(app, owner.email, PASSWORD, "10.0.0.2").status_code == 302
+
+
+def test_the_pair_limit_stops_one_address_on_one_account(app, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_PAIR_RATE_LIMIT", "3 per 15 minutes")
+    monkeypatch.setitem(app.config, "LOGIN_FREE_FAILURES", 100)  # no account delay in this test
+    target, other = make_user(), make_user()
+    for n in range(3):
+        _attempt(app, target.email, f"guess-{n}", "203.0.113.7")
+    assert _attempt(app, target.email, "guess-9", "203.0.113.7").status_code == 429
+    assert _attempt(app, other.email, PASSWORD, "203.0.113.7").status_code == 302  # another account from there
+    assert _attempt(app, target.email, PASSWORD, "203.0.113.8").status_code == 302  # the owner elsewhere
+
+
+def test_only_refused_logins_count_not_typing_errors_or_server_errors(app, make_user, monkeypatch):
+    from marketplace.auth import services as auth_services
+
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    user = make_user()
+    for _ in range(3):  # a form sent back for a typing error
+        assert _attempt(app, "not an address", "x", "192.0.2.5").status_code == 200
+
+    def broken(email, password):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(auth_services, "authenticate", broken)
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            _attempt(app, user.email, PASSWORD, "192.0.2.5")
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
+    assert _attempt(app, user.email, PASSWORD, "192.0.2.5").status_code == 302
 
 
 def test_too_many_registrations_are_refused_in_chinese(app, client):

@@ -2,12 +2,12 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from marketplace.auth import permissions, services, sessions
+from marketplace.auth import permissions, services, sessions, throttle
 from marketplace.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -24,7 +24,11 @@ from marketplace.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-TOO_MANY = _l("Too many attempts. Please wait %(minutes)d minute(s) and try again.")
+TOO_MANY = _l("Too many attempts from your network. Please wait %(minutes)d minute(s) and try again.")
+ACCOUNT_WAIT = _l(
+    "Several wrong passwords were tried for this account. Wait %(seconds)d seconds, then try again "
+    "(a browser that logged in to the account before does not wait)."
+)
 
 
 def _safe_next(target):
@@ -37,17 +41,13 @@ def _safe_next(target):
     return target
 
 
-def _email_key():
-    return "email:" + services.normalise_email(request.form.get("email", ""))[:254]
-
-
 def _too_many(template, form_class, field):
     """Rate limit breached: show the form again, with what was typed and the reason beside the field."""
 
     def on_breach(request_limit):
         form = form_class(meta={"csrf": False})
         seconds = max(0, int(request_limit.reset_at - utcnow().timestamp()))
-        getattr(form, field).errors = [TOO_MANY.format(minutes=max(1, (seconds + 59) // 60))]
+        getattr(form, field).errors = [_(TOO_MANY, minutes=max(1, (seconds + 59) // 60))]
         response = current_app.make_response((render_template(template, form=form), 429))
         response.headers["Retry-After"] = str(seconds)
         return response
@@ -64,29 +64,47 @@ def _limit(config_key, template, form_class, field, **kwargs):
     )
 
 
-def _failed(response):
-    """Only attempts that did not succeed count: a successful login or registration redirects.
-    So colleagues behind one office address are not locked out by each other's logins, and no
-    one can lock a known account out by spending its quota with the right address."""
-    return response.status_code != 302
+def _refused(response):
+    """Only logins refused for their credentials count (see ``auth.throttle``): not a success, not a
+    form sent back for a typing error, not a server error."""
+    return bool(g.get("login_refused"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", deduct_when=_failed)
-@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", key_func=_email_key, deduct_when=_failed)
+@_limit("LOGIN_RATE_LIMIT", "auth/login.html", LoginForm, "email", deduct_when=_refused)
+@_limit(
+    "LOGIN_PAIR_RATE_LIMIT",
+    "auth/login.html",
+    LoginForm,
+    "email",
+    key_func=throttle.pair_key,
+    deduct_when=_refused,
+    exempt_when=throttle.known_device,
+)
 @form_view
 def login():
     if current_user.is_authenticated:
         return redirect(url_for(services.start_endpoint(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
+        wait = throttle.wait_seconds(form.email.data)
+        if wait:
+            form.email.errors = [_(ACCOUNT_WAIT, seconds=wait)]
+            response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+            # The rate limiter rewrites Retry-After in whole seconds from now, rounding down.
+            response.headers["Retry-After"] = str(wait + 1)
+            return response
         with committing(form) as logged_in:  # a refused login keeps its audit entry (keep_writes)
             user = services.authenticate(form.email.data, form.password.data)
             sessions.log_in(user, remember=form.remember.data)
         if logged_in:
+            throttle.succeeded(form.email.data)
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             target = _safe_next(request.args.get("next")) or url_for(services.start_endpoint(user))
-            return redirect(target)
+            return throttle.remember_device(redirect(target), form.email.data)
+        if isinstance(logged_in.error, (services.InvalidCredentials, services.AccountInactive)):
+            g.login_refused = True
+            throttle.refused(form.email.data)
     return render_template("auth/login.html", form=form)
 
 
