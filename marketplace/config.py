@@ -133,6 +133,8 @@ class DevelopmentConfig(BaseConfig):
 
     def __init__(self):
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        # Without a mail server, messages are kept as .eml files here as well as logged.
+        self.MAIL_OUTBOX = os.environ.get("MAIL_OUTBOX") or str(INSTANCE_DIR / "outbox")
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}"

@@ -8,6 +8,8 @@
    tests can be spread over several workers without seeding twice.
 """
 
+import email
+import email.policy
 import json
 import os
 import shutil
@@ -159,6 +161,23 @@ class DemoCopy:
             self.template.close()
 
 
+class Site(str):
+    """The live server's address (``site + "/path"`` as with any string) and what it mailed."""
+
+    def __new__(cls, base, outbox):
+        site = super().__new__(cls, base)
+        site.outbox = outbox
+        return site
+
+    def mail_to(self, recipient):
+        """The text of the newest message sent to ``recipient`` (kept as .eml files without a mail server)."""
+        files = sorted(self.outbox.glob(f"*-{recipient}.eml")) if self.outbox.exists() else []
+        if not files:
+            raise AssertionError(f"no mail to {recipient} in {self.outbox}")
+        message = email.message_from_bytes(files[-1].read_bytes(), policy=email.policy.default)
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+
 class LiveServer(DemoCopy):
     """A copy of the demo database, served by ``flask run`` on a free port."""
 
@@ -180,7 +199,7 @@ class LiveServer(DemoCopy):
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = Site(f"http://127.0.0.1:{port}", self.folder / "outbox")
         deadline = time.monotonic() + 30
         while True:
             try:

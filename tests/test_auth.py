@@ -11,6 +11,7 @@ from marketplace.auth.models import User
 from marketplace.auth.roles import Role
 from marketplace.common.errors import PermissionDenied
 from marketplace.common.models import AuditLog
+from marketplace.extensions import mail
 from tests.conftest import PASSWORD, csrf_token, field_error
 
 
@@ -31,19 +32,54 @@ def user_count(db):
     return db.session.scalar(sa.select(sa.func.count(User.id)))
 
 
-def test_agency_registers_and_is_logged_in_at_once(client, db):
-    response = register(client)
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/providers/me")
-    page = client.get("/auth/account").get_data(as_text=True)
+def registered(client, **fields):
+    """Register, then follow the link mailed to the address and press its button: the response."""
+    with mail.record_messages() as outbox:
+        response = register(client, **fields)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    (message,) = outbox
+    link = re.search(r"https?://[^/\s]+(/auth/register/confirm/\S+)", message.body).group(1)
+    return client.post(link)
+
+
+def test_agency_registers_confirms_by_mail_and_is_logged_in(client, db):
+    with mail.record_messages() as outbox:
+        response = register(client)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/register/sent")
+    assert "zhangwei@example.cn" in client.get("/auth/register/sent").get_data(as_text=True)
+    assert db.session.scalar(sa.select(User).where(User.email == "zhangwei@example.cn")) is None  # not yet
+    (message,) = outbox
+    assert message.recipients == ["zhangwei@example.cn"] and "张伟" in message.body
+    link = re.search(r"http://localhost(/auth/register/confirm/\S+)", message.body).group(1)
+    page = client.get(link).get_data(as_text=True)  # a mail scanner opening the link creates nothing
     assert "zhangwei@example.cn" in page
+    assert db.session.scalar(sa.select(User).where(User.email == "zhangwei@example.cn")) is None
+    response = client.post(link)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/providers/me")
+    assert "zhangwei@example.cn" in client.get("/auth/account").get_data(as_text=True)
     user = db.session.scalar(sa.select(User).where(User.email == "zhangwei@example.cn"))
     assert user.role is Role.AGENCY and user.password_hash.startswith("$argon2id$")
+    client.post("/auth/logout")
+    again = client.get(link + "?lang=en")  # a link works once
+    assert again.status_code == 400 and "has been used" in again.get_data(as_text=True)
+    assert client.post("/auth/login", data={"email": user.email, "password": "Anquan-2026-nt"}).status_code == 302
 
 
 def test_enterprise_can_register_too(client, db):
-    assert register(client, role="enterprise", email="qiye@example.cn").status_code == 302
+    assert registered(client, role="enterprise", email="qiye@example.cn").status_code == 302
     assert db.session.scalar(sa.select(User.role).where(User.email == "qiye@example.cn")) is Role.ENTERPRISE
+
+
+def test_a_registration_link_expires_after_a_day(client, db, monkeypatch):
+    from marketplace.auth import registration
+
+    with mail.record_messages() as outbox:
+        register(client, email="late@example.cn")
+    link = re.search(r"http://localhost(/auth/register/confirm/\S+)", outbox[0].body).group(1)
+    later = registration.utcnow() + registration.REGISTRATION_MAX_AGE + timedelta(minutes=1)
+    monkeypatch.setattr(registration, "utcnow", lambda: later)
+    assert client.post(link).status_code == 400
+    assert db.session.scalar(sa.select(User).where(User.email == "late@example.cn")) is None
 
 
 def test_registration_cannot_claim_a_regulator_role(client, db):
@@ -74,12 +110,29 @@ def test_common_password_is_refused(client):
     assert "too common" in field_error(html, "password")
 
 
-def test_duplicate_account_is_refused_case_insensitively(client, make_user, db):
+def test_registration_answers_the_same_for_an_address_that_has_an_account(client, make_user, db):
+    """Registration said which addresses have accounts: it answers the same and tells the owner by mail."""
     make_user(email="taken@example.cn")
     before = user_count(db)
-    html = register(client, email="  Taken@Example.CN ").get_data(as_text=True)
-    assert "已注册" in field_error(html, "email")
+    with mail.record_messages() as outbox:
+        taken = register(client, email="  Taken@Example.CN ")
+        fresh = register(client, email="fresh@example.cn")
+    assert taken.status_code == fresh.status_code == 302
+    assert taken.headers["Location"] == fresh.headers["Location"]
     assert user_count(db) == before
+    owner, newcomer = outbox
+    assert owner.recipients == ["taken@example.cn"] and "/auth/login" in owner.body and "/auth/forgot" in owner.body
+    assert "/auth/register/confirm/" not in owner.body and "/auth/register/confirm/" in newcomer.body
+
+
+def test_an_address_registered_meanwhile_is_not_registered_twice(client, db, make_user):
+    with mail.record_messages() as outbox:
+        register(client, email="twice@example.cn")
+    make_user(email="twice@example.cn")  # an administrator made the account in the meantime
+    link = re.search(r"http://localhost(/auth/register/confirm/\S+)", outbox[0].body).group(1)
+    html = client.post(link + "?lang=en").get_data(as_text=True)
+    assert "created in the meantime" in html
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "twice@example.cn")) == 1
 
 
 def test_password_confirmation_must_match(client):
@@ -389,15 +442,13 @@ def test_services_refuse_blank_names_whoever_calls(db):
 
 
 def test_self_registration_is_attributed_to_the_new_account(client, db):
-    client.post(
-        "/auth/register",
-        data={
-            "role": "enterprise",
-            "display_name": "郭峰",
-            "email": "guofeng@example.cn",
-            "password": "Anquan-2026-gf",
-            "confirm": "Anquan-2026-gf",
-        },
+    registered(
+        client,
+        role="enterprise",
+        display_name="郭峰",
+        email="guofeng@example.cn",
+        password="Anquan-2026-gf",
+        confirm="Anquan-2026-gf",
     )
     user = db.session.scalar(sa.select(User).where(User.email == "guofeng@example.cn"))
     created = db.session.scalar(

@@ -20,6 +20,9 @@ ROUTES = [
     ("POST", "/auth/login", {"anonymous": 200}, 302),  # an empty form comes back with its errors
     ("GET", "/auth/register", {"anonymous": 200}, 302),
     ("POST", "/auth/register", {"anonymous": 200}, 302),
+    ("GET", "/auth/register/sent", {}, 200),
+    ("GET", "/auth/register/confirm/not-a-token", {}, 400),
+    ("POST", "/auth/register/confirm/not-a-token", {}, 400),
     ("POST", "/auth/logout", {}, 302),
     ("GET", "/auth/forgot", {}, 200),
     ("POST", "/auth/forgot", {}, 200),  # an empty form comes back with its errors

@@ -134,5 +134,9 @@ class ForgotPasswordForm(BaseForm):
     )
 
 
+class ConfirmRegistrationForm(BaseForm):
+    """The button behind a registration link (its CSRF token is the whole form)."""
+
+
 class ResetPasswordForm(BaseForm):
     password, confirm = _new_password_fields(_l("New password"))

@@ -75,3 +75,22 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_reason: Mapped[str | None] = mapped_column(sa.String(20))  # logout
+
+
+class Registration(db.Model):
+    """A self-registration waiting for its e-mail address to be confirmed: the account is created
+    when the link mailed to the address is followed (once, within a day). Until then nothing is
+    registered, and the page answered the same as for an address that already has an account."""
+
+    __tablename__ = "registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "registration_role"))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

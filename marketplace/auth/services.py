@@ -16,7 +16,6 @@ from marketplace.auth.passwords import hash_password, password_problems, verify_
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
 from marketplace.common import audit
-from marketplace.common.actors import acting_as
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
@@ -85,10 +84,12 @@ class NameRequired(DomainError):
     field = "display_name"
 
 
-def _check_new_account(email, password, role, county_id, display_name):
+def check_new_account(email, password, role, county_id, display_name, *, email_free=True):
+    """What a new account must satisfy; ``email_free=False`` leaves out whether the address is taken
+    (self-registration must not tell, see ``auth.registration``)."""
     if not (display_name or "").strip():
         raise NameRequired()
-    if get_user_by_email(email) is not None:
+    if email_free and get_user_by_email(email) is not None:
         raise EmailAlreadyRegistered()
     if role.needs_county and county_id is None:
         raise CountyRequired()
@@ -99,25 +100,6 @@ def _check_new_account(email, password, role, county_id, display_name):
         raise WeakPassword(problems)
 
 
-def register_account(*, email, password, display_name, role, phone=None):
-    """Self-registration of an agency or enterprise account: no approval step."""
-    role = Role(role)
-    if not role.self_registered:
-        raise RoleNotSelfRegistered()
-    _check_new_account(email, password, role, None, display_name)
-    user = User(
-        email=normalise_email(email),
-        password_hash=hash_password(password),
-        display_name=display_name.strip(),
-        phone=(phone or "").strip() or None,
-        role=role,
-    )
-    db.session.add(user)
-    with acting_as(user):  # the new account is its own creator in the audit log
-        db.session.flush()
-    return user
-
-
 def create_user(actor, *, email, password, display_name, role, county_id=None, phone=None, password_hash=None):
     """An admin (or the CLI, with ``actor=SYSTEM``) creates an account of any role. ``password_hash``,
     for the system only, is ``password`` already hashed (the demo accounts share one computation)."""
@@ -126,7 +108,7 @@ def create_user(actor, *, email, password, display_name, role, county_id=None, p
     role = Role(role)
     if not role.needs_county:
         county_id = county_id or None
-    _check_new_account(email, password, role, county_id, display_name)
+    check_new_account(email, password, role, county_id, display_name)
     user = User(
         email=normalise_email(email),
         password_hash=password_hash or hash_password(password),

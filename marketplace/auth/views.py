@@ -2,14 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from marketplace.auth import permissions, services, sessions, throttle
+from marketplace.auth import permissions, registration, services, sessions, throttle
 from marketplace.auth.forms import (
     ChangePasswordForm,
+    ConfirmRegistrationForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
@@ -112,24 +113,60 @@ def login():
 @_limit("REGISTER_RATE_LIMIT", "auth/register.html", RegisterForm, "email")
 @form_view
 def register():
+    """Ask for an account: a link to create it is mailed to the address (see ``auth.registration``)."""
     if current_user.is_authenticated:
         return redirect(url_for(services.start_endpoint(current_user)))
     form = RegisterForm(role=request.args.get("role", "agency"))
     if form.validate_on_submit():
-        with committing(form) as registered:
-            user = services.register_account(
+        with committing(form) as asked:
+            token, existing = registration.request_registration(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 role=form.role.data,
                 phone=form.phone.data,
             )
-            audit.record("login", user, actor=user)
+        if asked:
+            if existing is not None:
+                body = render_template(
+                    "auth/register_existing_mail.txt",
+                    user=existing,
+                    login=public_url("auth.login"),
+                    forgot=public_url("auth.forgot"),
+                )
+                mail.send(_("Someone tried to register with your address"), existing.email, body)
+            else:
+                link = public_url("auth.confirm_registration", token=token)
+                body = render_template("auth/register_mail.txt", name=form.display_name.data.strip(), link=link)
+                mail.send(_("Confirm your registration"), services.normalise_email(form.email.data), body)
+            session["registration_email"] = services.normalise_email(form.email.data)
+            return redirect(url_for("auth.registration_sent"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.get("/register/sent")
+def registration_sent():
+    """The same answer for every address: look in the mailbox."""
+    return render_template("auth/register_sent.html", email=session.get("registration_email"))
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    """The link in the mail: a button creates the account (a mail scanner opening links creates nothing)."""
+    try:
+        pending = registration.pending(token)
+    except registration.RegistrationLinkInvalid as exc:
+        return render_template("auth/register_confirm.html", pending=None, invalid=exc.message), 400
+    form = ConfirmRegistrationForm()
+    if form.validate_on_submit():
+        with committing(form) as created:
+            user = registration.confirm_registration(token)
             sessions.log_in(user)
-        if registered:
+        if created:
+            session.pop("registration_email", None)
             flash(_("Your account is ready. You are logged in."), "success")
             return redirect(url_for(services.start_endpoint(user)))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register_confirm.html", pending=pending, form=form, invalid=None)
 
 
 @bp.post("/logout")

@@ -1,7 +1,11 @@
 """Sending mail through Flask-Mail. Without ``MAIL_SERVER`` (development, an intranet without a relay)
-nothing leaves the machine: the message is written to the log, so a developer can follow a link."""
+nothing leaves the machine: the message is written to the log and, when ``MAIL_OUTBOX`` names a
+folder (development does: ``instance/outbox``), saved there as an ``.eml`` file any mail program opens,
+so a developer (or a browser test) can follow its link."""
 
 import logging
+import time
+from pathlib import Path
 
 from flask import current_app
 from flask_mail import Message
@@ -20,4 +24,10 @@ def send(subject, recipient, body):
         log.warning(
             "No MAIL_SERVER configured; this message is not sent:\nTo: %s\nSubject: %s\n\n%s", recipient, subject, body
         )
+        outbox = current_app.config.get("MAIL_OUTBOX")
+        if outbox:
+            folder = Path(outbox)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{time.time_ns()}-{recipient.replace('/', '_')}.eml"
+            (folder / name).write_bytes(message.as_bytes())
     mail.send(message)  # suppressed (but still recorded) without a server, see config.MAIL_SUPPRESS_SEND

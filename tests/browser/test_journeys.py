@@ -31,6 +31,9 @@ def test_register_switch_language_log_out_and_back_in(live_server, page, shot):
     page.get_by_label("密码", exact=True).fill("Anquan-2026-zt")
     page.get_by_label("确认密码").fill("Anquan-2026-zt")
     page.get_by_role("button", name="创建账号").click()
+    expect(page.locator("#registration-sent")).to_contain_text("zhouting@example.cn")
+    shot(page, "register-sent")
+    _confirm_registration(page, live_server, "zhouting@example.cn")
     expect(page).to_have_url(re.compile(r"/providers/me$"))  # an agency starts at its declaration
     page.goto(live_server + "/auth/account")
     expect(page.locator("#account-role")).to_have_text("服务机构")
@@ -94,6 +97,7 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     page.get_by_label("密码", exact=True).fill("Anquan-2026-lh")
     page.get_by_label("确认密码").fill("Anquan-2026-lh")
     page.get_by_role("button", name="创建账号").click()
+    _confirm_registration(page, live_server, "luhaiyan@example.cn")
     expect(page).to_have_url(re.compile(r"/providers/me$"))
     expect(page.locator("#missing-items")).to_be_visible()  # the checklist of what is still needed
     shot(page, "checklist")
@@ -183,6 +187,14 @@ def _log_in(page, live_server, email, password=DEMO_PASSWORD):
     page.get_by_role("button", name="登录").click()
 
 
+def _confirm_registration(page, live_server, address):
+    """Follow the link mailed to ``address`` and create the account."""
+    link = re.search(r"https?://[^/\s]+(/auth/register/confirm/\S+)", live_server.mail_to(address)).group(1)
+    page.goto(live_server + link)
+    expect(page.locator("#registration-email")).to_have_text(address)
+    page.get_by_role("button", name="创建账号").click()
+
+
 def _log_out(page):
     page.wait_for_load_state("load")  # the menu opens once Bootstrap's script has run
     page.locator("#nav-user").click()
@@ -206,6 +218,7 @@ def test_enterprise_requests_contracts_verifies_and_rates(live_server, page, sho
     page.get_by_label("密码", exact=True).fill("Anquan-2026-wm")
     page.get_by_label("确认密码").fill("Anquan-2026-wm")
     page.get_by_role("button", name="创建账号").click()
+    _confirm_registration(page, live_server, "wumin@example.cn")
     expect(page).to_have_url(re.compile(r"/engagements/dashboard$"))
     page.get_by_role("link", name="填写企业信息").click()
     page.get_by_label("统一社会信用代码").fill("91320600MA1ABCDE7U")
