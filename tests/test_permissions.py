@@ -2,9 +2,11 @@
 extend ROUTES with theirs, and ``test_every_route_is_in_the_table`` fails until they do."""
 
 import re
+from urllib.parse import parse_qsl
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from tests.conftest import building
 
@@ -348,3 +350,89 @@ def test_county_regulator_jurisdiction_is_its_own_county(users):
     assert not permissions.in_jurisdiction(regulator, None)
     assert permissions.in_jurisdiction(users["city_regulator"], county("320612").id)
     assert not permissions.in_jurisdiction(users["agency"], county("320613").id)
+
+
+# --- every number a user can type, out of range -------------------------------------------------
+
+HUGE = ("2147483648", "99999999999999999999", "-9223372036854775809")
+
+
+def _recording(seen):
+    """A request's query or form values that note every name a view (or its form) reads."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    class Recording(ImmutableMultiDict):
+        def get(self, key, *args, **kwargs):
+            seen.add(key)
+            return super().get(key, *args, **kwargs)
+
+        def getlist(self, key, *args, **kwargs):
+            seen.add(key)
+            return super().getlist(key, *args, **kwargs)
+
+        def __getitem__(self, key):
+            seen.add(key)
+            return super().__getitem__(key)
+
+        def __contains__(self, key):
+            seen.add(key)
+            return super().__contains__(key)
+
+    return Recording
+
+
+def _allowed(expected, default):
+    """The first role that gets past the permission check of a row (None when none does)."""
+    for role in ROLES:
+        status = expected.get(role, default)
+        if status not in (LOGIN, 403, 404, 405):
+            return role
+    return None
+
+
+def test_out_of_range_numbers_in_any_parameter_are_never_a_500(app, client, world):
+    """A category number of 2,147,483,648 in /engagements/new gave a 500 on PostgreSQL (and a larger
+    one on SQLite). Each page is opened once to learn which query and form values its view reads,
+    then each of them is sent out of range on its own."""
+    from flask import request
+
+    read = {"args": set(), "form": set()}
+
+    def record():
+        request.args = _recording(read["args"])(request.args)
+        if request.method == "POST":
+            request.form = _recording(read["form"])(request.form)
+
+    app.before_request(record)
+    failures = []
+    try:
+        for method, path, expected, default in ROUTES:
+            role = _allowed(expected, default)
+            if role is None:
+                continue
+            url = path.format(**world)
+            if role != "anonymous":
+                with client.session_transaction() as session:
+                    session["_user_id"], session["_fresh"] = world["logins"][role], True
+            else:
+                with client.session_transaction() as session:
+                    session.clear()
+            read["args"].clear(), read["form"].clear()
+            client.open(url, method=method, data={"probe": "1"} if method == "POST" else None)
+            names = {("args", n) for n in read["args"]} | {("form", n) for n in read["form"]}
+            base, _, own_query = url.partition("?")
+            for where, name in sorted(names - {("args", "lang"), ("form", "probe"), ("form", "csrf_token")}):
+                for value in HUGE:
+                    query = MultiDict(parse_qsl(own_query))
+                    data = {name: value, "probe": "1"} if where == "form" else None
+                    if where == "args":
+                        query.setlist(name, [value])
+                    try:
+                        status = client.open(base, method=method, query_string=query, data=data).status_code
+                    except Exception as exc:  # the test app lets errors through instead of a 500 page
+                        status = f"{type(exc).__name__}: {exc}"[:200]
+                    if status == 500 or isinstance(status, str):
+                        failures.append((method, url, role, where, name, value, status))
+    finally:
+        app.before_request_funcs[None].remove(record)
+    assert not failures, "\n".join(map(str, failures))
