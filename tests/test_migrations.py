@@ -36,7 +36,7 @@ def test_empty_database_upgrades_to_head_and_back_down(tmp_path):
             db.engine.dispose()
 
 
-def test_models_and_migrations_are_in_step(app, db):
+def test_models_and_migrations_are_in_step(app):
     # The same check as `flask --app wsgi db check`: raises when autogenerate finds a difference.
     with app.app_context():
         flask_migrate.check()
@@ -54,7 +54,7 @@ def test_migration_files_are_dated_and_linear(app):
         assert re.match(r"^\d{8}_\d{4}_[0-9a-f]+_[a-z0-9_]+\.py$", path.name), path.name
 
 
-def test_flask_db_check_command(app, db):
+def test_flask_db_check_command(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output

@@ -1,24 +1,67 @@
-"""Engine-level settings that hold for every connection."""
+"""Engine-level settings that hold for every connection, and what a database that stayed busy means.
+
+SQLite is run as a server database needs when several workers share it: a write-ahead log (readers
+never wait for a writer, nor a writer for readers), a busy timeout (a writer waits its turn instead of
+failing at once), foreign keys enforced, and each request that may write takes the write lock when its
+transaction begins (``BEGIN IMMEDIATE``): a transaction that read first and then tried to write would
+otherwise fail at once whenever another worker wrote meanwhile, since waiting cannot help it. Reads
+(GET and HEAD requests) begin deferred and so run side by side.
+
+When the lock is still not free after the timeout (or PostgreSQL gives up a lock or a serialisation),
+the request fails with :func:`is_busy` true; the error handlers turn it into a "try again" answer that
+keeps what was typed, never a 500.
+"""
 
 import sqlite3
 
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+DEFAULT_BUSY_TIMEOUT = 10.0  # seconds; SQLITE_BUSY_TIMEOUT in the environment overrides it
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# SQLite: SQLITE_BUSY, SQLITE_LOCKED (primary result codes); PostgreSQL: serialization_failure,
+# deadlock_detected, lock_not_available.
+_SQLITE_BUSY_CODES = {5, 6}
+_POSTGRES_BUSY_STATES = {"40001", "40P01", "55P03"}
+
+
+def _busy_timeout_ms():
+    seconds = current_app.config.get("SQLITE_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT) if has_app_context() else None
+    return int(1000 * (DEFAULT_BUSY_TIMEOUT if seconds is None else seconds))
 
 
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, connection_record):
-    """SQLite: enforce foreign keys, and let SQLAlchemy (not pysqlite) open transactions, so that
+    """SQLite: the settings above; and SQLAlchemy (not pysqlite) opens transactions, so that
     SAVEPOINTs and transactional DDL behave as on PostgreSQL."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+        cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; an in-memory database stays "memory"
         cursor.close()
+
+
+def may_write():
+    """Whether the transaction about to begin may write: any request but a read, and every command.
+    A request that has already been refused as busy only reads to show its page again."""
+    if has_request_context():
+        return request.method not in READING_METHODS and not g.get("database_busy")
+    return True
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def is_busy(error):
+    """Whether ``error`` is the database giving up waiting for another writer (try again later)."""
+    original = getattr(error, "orig", None) if isinstance(error, DBAPIError) else error
+    if isinstance(original, sqlite3.OperationalError):
+        return (getattr(original, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_BUSY_CODES or "locked" in str(original)
+    return getattr(original, "sqlstate", None) in _POSTGRES_BUSY_STATES

@@ -17,6 +17,9 @@ from marketplace.common.time import local_today
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 CONTROL_MESSAGE = _l("Remove the invisible control characters from this field.")
+BUSY_MESSAGE = _l(
+    "The system was busy and nothing was saved. Your entries are still here: check them and submit again."
+)
 
 
 class BaseForm(FlaskForm):
@@ -27,6 +30,10 @@ class BaseForm(FlaskForm):
         if g.get("csrf_failed"):
             # The request failed the app-wide CSRF check (token, or same-site Referer on HTTPS):
             # the form is shown again but never acted on.
+            valid = False
+        if g.get("database_busy"):
+            # Another worker held the database too long (common.database): shown again, to send again.
+            self.form_errors.append(str(BUSY_MESSAGE))
             valid = False
         for field in self:
             data = field.data
