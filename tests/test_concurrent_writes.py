@@ -9,7 +9,6 @@ import sqlite3
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -20,47 +19,11 @@ from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
 from marketplace.extensions import db
 from tests import dbutil, live
 from tests.conftest import IsolatedClient, make_config
+from tests.forms import PostForm
 
 SECONDS = 6
 AGENCIES = ("agency1", "agency3", "agency04", "agency05")
 VISITORS = ("agency06", "agency07", "enterprise1", "enterprise2", "chongchuan", "admin")
-
-
-class PostForm(HTMLParser):
-    """The values a browser would send with the page's main form (the one posting to the page)."""
-
-    def __init__(self, action):
-        super().__init__()
-        self.action, self.inside, self.values, self.select, self.textarea = action, False, [], None, None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("method", "").lower() == "post" and a.get("action", "") in self.action
-        elif not self.inside or not a.get("name") and tag != "option":
-            return
-        elif tag == "input" and a.get("type") not in ("submit", "button", "file"):
-            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
-                self.values.append((a["name"], a.get("value", "on" if a.get("type") == "checkbox" else "")))
-        elif tag == "select":
-            self.select = a["name"]
-        elif tag == "option" and self.select and "selected" in a:
-            self.values.append((self.select, a.get("value", "")))
-        elif tag == "textarea":
-            self.textarea = [a["name"], ""]
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea" and self.textarea is not None:
-            self.values.append(tuple(self.textarea))
-            self.textarea = None
 
 
 def _send(client, log, task, method, path, **kwargs):

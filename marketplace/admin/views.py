@@ -10,7 +10,7 @@ from marketplace.auth import services as auth_services
 from marketplace.auth.forms import SetPasswordForm, UserCreateForm, UserEditForm
 from marketplace.auth.models import User
 from marketplace.auth.roles import Role
-from marketplace.common import audit
+from marketplace.common import audit, editing
 from marketplace.common.forms import ConfirmForm, form_view
 from marketplace.common.pagination import paginate
 from marketplace.common.transaction import committing
@@ -89,8 +89,10 @@ def user_edit(user_id):
     if request.method == "GET":
         form.role.data = user.role.value
     form.county_id.choices = _county_choices(_("— none —"))
+    state, saved = editing.state_of(user, ("email", "display_name", "phone", "role", "county_id")), None
     if form.validate_on_submit():
         with committing(form, conflict=lambda: auth_services.EmailAlreadyRegistered()) as saved:
+            editing.check(form, user, state)
             auth_services.update_user(
                 permissions.acting_user(),
                 user,
@@ -103,6 +105,7 @@ def user_edit(user_id):
         if saved:
             flash(_("The account %(email)s is saved.", email=user.email), "success")
             return redirect(url_for("admin.users"))
+    editing.stamp(form, user, state, saved)
     return render_template("admin/user_edit.html", form=form, user=user, password_form=SetPasswordForm())
 
 
@@ -162,13 +165,17 @@ def reference_data():
 
 def _edit_county(county):
     form = CountyForm(obj=county)
+    names = ("code", "name_zh", "name_en", "sort_order", "active")
+    state, saved = editing.state_of(county, names), None
     if form.validate_on_submit():
-        values = {k: form[k].data for k in ("code", "name_zh", "name_en", "sort_order", "active")}
+        values = {k: form[k].data for k in names}
         with committing(form) as saved:
+            editing.check(form, county, state)
             county = reference.save_county(county, **values)
         if saved:
             flash(_("County %(name)s saved.", name=county.name_zh), "success")
             return redirect(url_for("admin.reference_data"))
+    editing.stamp(form, county, state, saved)
     return render_template("admin/reference_edit.html", form=form, kind="county", obj=county)
 
 
@@ -192,16 +199,17 @@ def _edit_category(category):
     form.parent_id.choices = [SelectChoice("", _("— top-level group —"))] + [
         SelectChoice(str(g.id), g.name) for g in groups
     ]
+    names = ("code", "name_zh", "name_en", "sort_order", "active", "parent_id", "engagement_kind")
+    state, saved = editing.state_of(category, names), None
     if form.validate_on_submit():
-        values = {
-            k: form[k].data
-            for k in ("code", "name_zh", "name_en", "sort_order", "active", "parent_id", "engagement_kind")
-        }
+        values = {k: form[k].data for k in names}
         with committing(form) as saved:
+            editing.check(form, category, state)
             category = reference.save_category(category, **values)
         if saved:
             flash(_("Category %(name)s saved.", name=category.name_zh), "success")
             return redirect(url_for("admin.reference_data"))
+    editing.stamp(form, category, state, saved)
     return render_template("admin/reference_edit.html", form=form, kind="category", obj=category)
 
 

@@ -5,6 +5,7 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth.roles import ROLE_LABELS, SELF_REGISTERED_ROLES, Role
+from marketplace.common.editing import VersionedFormMixin
 from marketplace.common.forms import BaseForm, EmailAddress, MaxLength, Optional, Phone, Required, optional_int, strip
 
 
@@ -103,7 +104,7 @@ def _new_password_fields(label):
     )
 
 
-class UserEditForm(BaseForm):
+class UserEditForm(VersionedFormMixin, BaseForm):
     """An administrator corrects an account."""
 
     display_name = StringField(_l("Name"), [Required(), MaxLength(100)], filters=[strip])

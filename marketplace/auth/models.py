@@ -7,13 +7,13 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth.roles import Role
-from marketplace.common.models import Audited, UTCDateTime, enum_type
+from marketplace.common.models import Audited, UTCDateTime, Versioned, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.reference.models import County
 
 
-class User(Audited, UserMixin, db.Model):
+class User(Audited, Versioned, UserMixin, db.Model):
     """A login. Regulators and admins are made by admins; agencies and enterprises register."""
 
     __tablename__ = "users"

@@ -50,7 +50,7 @@ def _changes(obj, mode):
     result = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in ignored:
+        if key in ignored or key == "version":  # common.models.Versioned: counted, not a change of content
             continue
         history = state.attrs[key].history
         if mode == "create":

@@ -4,7 +4,7 @@ append-only audit log and stored files."""
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from marketplace.common.i18n import current_language
 from marketplace.common.time import utcnow
@@ -51,6 +51,18 @@ class Audited:
 
     __audit_mask__: frozenset = frozenset()  # recorded as "******"
     __audit_ignore__: frozenset = frozenset()  # not recorded at all
+
+
+class Versioned:
+    """A record people edit through forms. Its ``version`` goes up with every update, and an update
+    made from a version another request has changed meanwhile writes nothing (SQLAlchemy's
+    ``version_id_col``: ``StaleDataError``); common.editing refuses a form opened on an earlier version."""
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
 
 
 class BilingualNameMixin:

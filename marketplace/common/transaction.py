@@ -13,6 +13,8 @@ when they fail, turning the error into what the user reads:
 - a ``DomainError`` goes beside the field it names on ``form`` (above the form when it names none),
   or into a flash message when there is no form; in a CLI command it becomes a ``ClickException``;
 - ``NotFound`` answers 404 and ``PermissionDenied`` 403, whatever the page;
+- a ``StaleDataError`` (a ``Versioned`` record saved by another request meanwhile) becomes
+  ``common.editing.EditedMeanwhile``;
 - an ``IntegrityError`` (a race another request won, such as the same credit code saved at the same
   moment) becomes ``conflict()`` when given, else it propagates like any other failure;
 - an error whose ``keep_writes`` is true (a refused login, whose audit entry must stand) commits what
@@ -26,7 +28,9 @@ import contextlib
 import click
 from flask import abort, flash, has_request_context
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
+from marketplace.common.editing import EditedMeanwhile
 from marketplace.common.errors import DomainError, NotFound, PermissionDenied
 from marketplace.common.forms import show_error
 from marketplace.extensions import db
@@ -58,6 +62,9 @@ def committing(form=None, *, conflict=None, flash_category="danger"):
         if conflict is None:
             raise
         outcome.error = conflict()
+    except StaleDataError:  # a record saved by another request between this one's read and write
+        db.session.rollback()
+        outcome.error = EditedMeanwhile()
     except BaseException:
         db.session.rollback()
         raise

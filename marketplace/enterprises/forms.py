@@ -4,11 +4,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from marketplace.common.editing import VersionedFormMixin
 from marketplace.common.forms import BaseForm, MaxLength, Phone, Required, credit_code, optional_int, strip
 from marketplace.enterprises.models import HAZARD_LABELS
 
 
-class ProfileForm(BaseForm):
+class ProfileForm(VersionedFormMixin, BaseForm):
     uscc = StringField(
         _l("Unified social credit code"),
         [Required(), MaxLength(30), credit_code],

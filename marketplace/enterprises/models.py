@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited, UTCDateTime, enum_type
+from marketplace.common.models import Audited, UTCDateTime, Versioned, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.reference.models import County
@@ -40,7 +40,7 @@ HAZARD_LABELS = {
 }
 
 
-class Enterprise(Audited, db.Model):
+class Enterprise(Audited, Versioned, db.Model):
     """An enterprise that hires agencies; one account per unified social credit code."""
 
     __tablename__ = "enterprises"

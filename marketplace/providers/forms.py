@@ -13,6 +13,7 @@ from wtforms import (
     validators,
 )
 
+from marketplace.common.editing import VersionedFormMixin
 from marketplace.common.forms import (
     NUMBER_MESSAGE,
     PRICE_RANGE,
@@ -30,9 +31,10 @@ from marketplace.common.forms import (
     strip,
     web_address,
 )
+from marketplace.providers.models import mask_id_number
 
 
-class DeclarationForm(BaseForm):
+class DeclarationForm(VersionedFormMixin, BaseForm):
     """The main part of the declaration; a draft may leave fields empty."""
 
     uscc = StringField(
@@ -71,7 +73,7 @@ class DeclarationForm(BaseForm):
     region_ids = MultiCheckboxField(_l("Counties served"), coerce=int)
 
 
-class QualificationForm(BaseForm):
+class QualificationForm(VersionedFormMixin, BaseForm):
     cert_number = StringField(_l("Certificate number"), [Required(), MaxLength(100)], filters=[strip])
     issuer = StringField(_l("Issued by"), [Required(), MaxLength(200)], filters=[strip])
     scope = TextAreaField(_l("Scope"), [Optional(), MaxLength(1000)], render_kw={"rows": 3})
@@ -89,7 +91,13 @@ class QualificationForm(BaseForm):
     )
 
 
-class StaffForm(BaseForm):
+class MaskedField(StringField):
+    """A personal ID number: never sent back to the browser, and shown masked when someone else saved one."""
+
+    mask_saved = staticmethod(mask_id_number)
+
+
+class StaffForm(VersionedFormMixin, BaseForm):
     name = StringField(_l("Name"), [Required(), MaxLength(50)], filters=[strip])
     title = StringField(
         _l("Title or qualification"),
@@ -98,7 +106,7 @@ class StaffForm(BaseForm):
         description=_l("For example: 一级安全评价师, 注册安全工程师."),
     )
     cert_number = StringField(_l("Certificate number"), [Optional(), MaxLength(100)], filters=[strip])
-    id_number = StringField(
+    id_number = MaskedField(
         _l("Resident ID number"),
         [Optional(), MaxLength(18)],
         filters=[strip],
@@ -106,7 +114,7 @@ class StaffForm(BaseForm):
     )
 
 
-class FeeForm(BaseForm):
+class FeeForm(VersionedFormMixin, BaseForm):
     item = StringField(_l("Service item"), [Required(), MaxLength(200)], filters=[strip])
     unit = StringField(
         _l("Unit"),

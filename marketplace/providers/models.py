@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_pgettext as _lp
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited, StoredFile, UTCDateTime, enum_type
+from marketplace.common.models import Audited, StoredFile, UTCDateTime, Versioned, enum_type
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.reference.models import County, ServiceCategory
@@ -58,7 +58,7 @@ qualification_categories = sa.Table(
 )
 
 
-class Provider(Audited, db.Model):
+class Provider(Audited, Versioned, db.Model):
     """A third-party safety-service agency and its current declaration."""
 
     __tablename__ = "providers"
@@ -132,7 +132,7 @@ class Provider(Audited, db.Model):
         return f"<Provider {self.id} {self.name}>"
 
 
-class Qualification(Audited, db.Model):
+class Qualification(Audited, Versioned, db.Model):
     """A certificate the agency holds (资质证书), with its scanned copy."""
 
     __tablename__ = "qualifications"
@@ -163,7 +163,7 @@ class Qualification(Audited, db.Model):
         return today <= self.valid_to <= date.fromordinal(today.toordinal() + days)
 
 
-class StaffMember(Audited, db.Model):
+class StaffMember(Audited, Versioned, db.Model):
     """A professional on the agency's staff. The personal ID number is masked in every public view."""
 
     __tablename__ = "staff_members"
@@ -191,7 +191,7 @@ def mask_id_number(value):
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
-class Fee(Audited, db.Model):
+class Fee(Audited, Versioned, db.Model):
     """One line of the fee schedule: the seed asks for market-based, transparent fees."""
 
     __tablename__ = "fees"

@@ -7,6 +7,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
+from marketplace.common import editing
 from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
@@ -247,10 +248,18 @@ def declaration():
     if request.method == "GET":
         form.category_ids.data = [c.id for c in provider.categories]
         form.region_ids.data = [c.id for c in provider.regions]
+    state = editing.state_of(
+        provider,
+        DECLARATION_FIELDS,
+        category_ids=lambda p: [c.id for c in p.categories],
+        region_ids=lambda p: [c.id for c in p.regions],
+    )
+    saved = None
     if form.validate_on_submit():
         values = {name: form[name].data for name in DECLARATION_FIELDS}
         # another agency may take the same credit code a moment before this commit
         with committing(form, conflict=services.DuplicateUSCC) as saved:
+            editing.check(form, provider, state)
             services.save_declaration(
                 permissions.acting_user(),
                 provider,
@@ -268,6 +277,7 @@ def declaration():
             field = getattr(form, problem.field, None) if problem.field else None
             if field is None or not field.errors:
                 show_error(form, problem)
+    editing.stamp(form, provider, state, saved)
     return render_template("providers/declaration.html", form=form, provider=provider, groups=groups, counties=counties)
 
 
@@ -290,15 +300,19 @@ def item(kind, item_id=None):
             form.category_ids.data = [c.id for c in item.categories]
     if kind == "staff" and request.method == "GET":
         form.id_number.data = ""  # never sent to the browser; shown masked beside the field
+    extra = {"category_ids": lambda q: [c.id for c in q.categories]} if kind == "qualifications" else {}
+    state, saved = editing.state_of(item, fields, **extra), None
     if form.validate_on_submit():
         values = {name: form[name].data for name in fields}
         if kind == "qualifications":
             values["upload"] = form.file.data if getattr(form.file.data, "filename", "") else None
         with committing(form) as saved:
+            editing.check(form, item, state)
             save(permissions.acting_user(), provider, item, **values)
         if saved:
             flash(_("Saved."), "success")
             return redirect(url_for("providers.mine", _anchor=kind))
+    editing.stamp(form, item, state, saved)
     if kind == "staff":
         form.id_number.data = form.id_number.data if item is None else ""
     return render_template("providers/item.html", form=form, kind=kind, item=item, provider=provider)

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, validators
 from wtforms.fields.choices import SelectChoice
 
+from marketplace.common.editing import VersionedFormMixin
 from marketplace.common.forms import BaseForm, MaxLength, Required
 from marketplace.reference.models import ENGAGEMENT_KINDS
 
@@ -26,7 +27,7 @@ class _ReferenceForm(BaseForm):
     )
 
 
-class CountyForm(_ReferenceForm):
+class CountyForm(VersionedFormMixin, _ReferenceForm):
     code = StringField(
         _l("Code"),
         [Required(), MaxLength(12), CODE_PATTERN],
@@ -34,7 +35,7 @@ class CountyForm(_ReferenceForm):
     )
 
 
-class CategoryForm(_ReferenceForm):
+class CategoryForm(VersionedFormMixin, _ReferenceForm):
     code = StringField(_l("Code"), [Required(), MaxLength(40), CODE_PATTERN])
     name_zh = StringField(_l("Chinese name"), [Required(), MaxLength(100)])
     name_en = StringField(_l("English name"), [Required(), MaxLength(200)])

@@ -4,11 +4,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.common.models import Audited, BilingualNameMixin
+from marketplace.common.models import Audited, BilingualNameMixin, Versioned
 from marketplace.extensions import db
 
 
-class County(Audited, BilingualNameMixin, db.Model):
+class County(Audited, Versioned, BilingualNameMixin, db.Model):
     """A county-level division (县、市、区) or city-administered zone; jurisdiction of a county bureau."""
 
     __tablename__ = "counties"
@@ -32,7 +32,7 @@ ENGAGEMENT_KINDS = {
 }
 
 
-class ServiceCategory(Audited, BilingualNameMixin, db.Model):
+class ServiceCategory(Audited, Versioned, BilingualNameMixin, db.Model):
     """A service category; top-level groups have no parent, their children are what agencies offer."""
 
     __tablename__ = "service_categories"
