@@ -97,6 +97,7 @@ class BaseConfig:
     QUALIFICATION_REMINDER_DAYS = 30
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
     SEARCH_HEAL_ON_START = True
+    SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "10"))
     # Counties and categories are cached per worker; an edit shows in the other workers after this.
     REFERENCE_CACHE_SECONDS = 30
     BENCH_ROUTES = _bool("BENCH_ROUTES")  # the benchmark's bare one-row route; never in production

@@ -12,7 +12,13 @@ def test_healthz_reports_the_database(client, search_index):
     body = response.get_json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["search"] == {"ok": True, "documents": 0, "expected": 0, "format_current": True}
+    assert body["checks"]["search"] == {
+        "ok": True,
+        "documents": 0,
+        "expected": 0,
+        "out_of_step": 0,
+        "format_current": True,
+    }
 
 
 def test_healthz_is_503_when_a_check_fails(client, monkeypatch):

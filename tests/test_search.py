@@ -424,3 +424,59 @@ def test_two_processes_writing_at_once_both_land(tmp_path):
     engine = WhooshBackend(path)
     assert engine.status()["documents"] == 30
     engine.close()
+
+
+def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_healed(agencies, db, app, client):
+    """An index write that timed out after the database committed (another worker held the index)
+    left the index behind while `search check` and /healthz still said "in step": only the document
+    count and the latest change time were compared, and a later successful write hid it."""
+    backend = search.backend()
+    backend.write_timeout = 0.2
+    blocker = backend._open().writer()  # another worker writing the index, for longer than the timeout
+    try:
+        services.save_declaration(
+            agencies[3].account,
+            agencies[3],
+            **_declaration(agencies[3], description="新增：危险化学品重大危险源辨识评估。"),
+        )
+        db.session.commit()  # the commit stands; its index write timed out
+    finally:
+        blocker.cancel()
+        backend.write_timeout = 10.0
+    services.save_declaration(agencies[1].account, agencies[1], **_declaration(agencies[1], address="新地址"))
+    db.session.commit()  # a later write succeeds: the latest change time is in step again
+    assert ids(find("重大危险源")) == []
+
+    health = client.get("/healthz").get_json()
+    assert health["checks"]["search"]["ok"] is False
+    assert health["checks"]["search"]["out_of_step"] == 1
+    assert search.out_of_step() == [agencies[3].id]
+    result = app.test_cli_runner().invoke(args=["search", "check"])
+    assert "1 agencies out of step" in result.output
+    assert ids(find("重大危险源")) == [agencies[3].id]
+    assert search.out_of_step() == []
+    assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is True
+
+
+def _declaration(provider, **changes):
+    values = {
+        name: getattr(provider, name)
+        for name in (
+            "uscc",
+            "name",
+            "former_names",
+            "legal_representative",
+            "county_id",
+            "address",
+            "contact_person",
+            "phone",
+            "email",
+            "website",
+            "founded_on",
+            "description",
+        )
+    }
+    values.update(
+        category_ids=[c.id for c in provider.categories], region_ids=[c.id for c in provider.regions], **changes
+    )
+    return values

@@ -51,6 +51,7 @@ def document(provider):
         "pledge_version": provider.pledge_version or 0,
         "published_ts": _ts(provider.first_published_at),
         "updated_ts": _ts(provider.updated_at),
+        "seq": provider.search_seq,
         "rating": provider.rating_total * 100 // provider.rating_count if provider.rating_count else 0,  # average × 100
     }
 
@@ -71,12 +72,11 @@ def _listed_query():
 class ProviderDocuments:
     """The search layer's source of documents (``search.init_app(app, source=...)``)."""
 
-    def state(self):
-        """(number of listed agencies, their latest change) — what a healthy index must match."""
-        count, latest = db.session.execute(
-            sa.select(sa.func.count(Provider.id), sa.func.max(Provider.updated_at)).where(Provider.status.in_(LISTED))
-        ).one()
-        return count, _ts(latest)
+    def versions(self):
+        """{id: search_seq} of every listed agency — what a healthy index must hold."""
+        return dict(
+            db.session.execute(sa.select(Provider.id, Provider.search_seq).where(Provider.status.in_(LISTED))).all()
+        )
 
     def ids(self):
         """Every listed agency's id, in order."""
@@ -125,6 +125,11 @@ def _prepare(session):
         return
     session.flush()
     ids = sorted(session.info.pop(PENDING_IDS, set()))
+    # A new version of each document, written with the commit (the index learns it after, or heals).
+    session.execute(
+        sa.update(Provider).where(Provider.id.in_(ids)).values(search_seq=Provider.search_seq + 1),
+        execution_options={"synchronize_session": "fetch"},
+    )
     session.info[PENDING_DOCUMENTS] = SOURCE.documents(ids, session)
 
 

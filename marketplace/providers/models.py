@@ -62,6 +62,7 @@ class Provider(Audited, Versioned, db.Model):
     """A third-party safety-service agency and its current declaration."""
 
     __tablename__ = "providers"
+    __audit_ignore__ = frozenset({"search_seq"})  # the search index's bookkeeping, not the declaration
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), unique=True)
@@ -91,6 +92,9 @@ class Provider(Audited, Versioned, db.Model):
     pledge_version: Mapped[int | None]
     pledge_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revision_count: Mapped[int] = mapped_column(default=0)
+    # Counts the commits that changed this agency's search document; the index keeps the count of the
+    # document it holds, so that any index write that was missed is found (search.out_of_step).
+    search_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     # Visible ratings of completed engagements (hidden ones excluded), kept by the rating services.
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_total: Mapped[int] = mapped_column(default=0, server_default="0")

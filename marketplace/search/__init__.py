@@ -2,6 +2,11 @@
 document source that the app factory names (``providers.indexing.SOURCE``), kept in step by that
 source's session hooks, and healed from the database when it is missing, stale or corrupt.
 
+Every document carries a sequence number that its source counts up with each commit that changes it;
+the index keeps the number of the document it holds. Comparing the two lists (``out_of_step``) finds
+any index write that was missed (a timeout after the database committed, a crash), not only the
+latest one, and ``heal`` re-indexes exactly those documents.
+
 This package knows no domain: what a document holds and which records are indexed is the source's."""
 
 import fcntl
@@ -19,13 +24,15 @@ from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401 
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Above this share of out-of-step documents, a heal rebuilds the whole index instead.
+REBUILD_SHARE = 0.2
 
 
 def init_app(app, source):
-    """Open the index for ``app``; ``source`` has ``state()``, ``ids()`` and ``documents(ids)``."""
+    """Open the index for ``app``; ``source`` has ``versions()``, ``ids()`` and ``documents(ids)``."""
     analysis.init_jieba(Path(app.instance_path) / "jieba-cache")
     folder = Path(app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index")
-    app.extensions["search"] = WhooshBackend(folder)
+    app.extensions["search"] = WhooshBackend(folder, app.config.get("SEARCH_WRITE_TIMEOUT", 10.0))
     app.extensions["search_source"] = source
     health.register_check("search", health_check)
     if app.config.get("SEARCH_HEAL_ON_START", True):
@@ -52,10 +59,27 @@ def source():
 
 def health_check():
     state = backend().status()
-    count, latest = source().state()
     current_format = backend().stored_format() == analysis.index_format()
-    ok = current_format and state["documents"] == count and state["latest_change"] >= latest
-    return {"ok": ok, "documents": state["documents"], "expected": count, "format_current": current_format}
+    expected = source().versions()
+    behind = out_of_step(expected) if current_format else sorted(expected)
+    return {
+        "ok": current_format and not behind,
+        "documents": state["documents"],
+        "expected": len(expected),
+        "out_of_step": len(behind),
+        "format_current": current_format,
+    }
+
+
+def out_of_step(expected=None):
+    """The ids of documents the index holds in another version than the source (or holds and should
+    not, or lacks), in order."""
+    expected = source().versions() if expected is None else expected
+    held = backend().versions()
+    return sorted(
+        {doc_id for doc_id, seq in expected.items() if held.get(str(doc_id)) != seq}
+        | {int(doc_id) for doc_id in held if int(doc_id) not in expected}
+    )
 
 
 def staleness():
@@ -78,8 +102,7 @@ def staleness():
             return "corrupt"
     if engine.stored_format() != analysis.index_format():
         return "outdated"  # built by an earlier version of the analysis or the documents
-    count, latest = source().state()
-    if state["documents"] != count or state["latest_change"] < latest:
+    if out_of_step():
         return "stale"
     return None
 
@@ -103,8 +126,20 @@ def reindex(progress=None):
 
 
 def heal():
-    """Check the index against the database and rebuild it when needed; returns the reason or None."""
+    """Check the index against the database and mend it when needed; returns the reason or None.
+    A missing, corrupt or outdated index is rebuilt; a stale one has its out-of-step documents
+    re-indexed (or is rebuilt when they are many)."""
     reason = staleness()
+    if reason == "stale":
+        expected = source().versions()
+        behind = out_of_step(expected)
+        if behind and len(behind) <= REBUILD_SHARE * max(len(expected), 1):
+            log.info("search index stale: re-indexing %d document(s)", len(behind))
+            with _exclusive():
+                for start in range(0, len(behind), BATCH):
+                    chunk = behind[start : start + BATCH]
+                    backend().index(*source().documents(chunk))
+            return reason
     if reason:
         log.info("search index %s: rebuilding", reason)
         reindex()

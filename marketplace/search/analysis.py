@@ -14,7 +14,7 @@ _ready = False
 LATIN = re.compile(r"^[a-z]+$")
 HAN = re.compile(r"[\u4e00-\u9fd5]")
 # Raise when the schema, the documents or the analysis change in a way DOMAIN_WORDS does not show.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Work-safety words jieba's general dictionary splits badly; added at start (data, not rules).
 # The service categories' names are among them, so typing a category finds the agencies that name

@@ -10,7 +10,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 
-from whoosh import fields, index, sorting
+from whoosh import fields, index
 from whoosh import query as Q
 from whoosh.analysis import RegexTokenizer
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
@@ -64,11 +64,16 @@ def clean_text(text):
     return re.sub(r"\s+", " ", text).strip()[:MAX_QUERY]
 
 
+def _text(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def schema():
     chinese = analysis.chinese_analyzer()
     spaces = RegexTokenizer(r"[a-z]+")
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        id=fields.ID(stored=True, unique=True, sortable=True),
+        seq=fields.NUMERIC(bits=64, sortable=True),  # the source's count of the document's changes
         uscc=fields.ID(),  # lower case
         name=fields.TEXT(analyzer=chinese, stored=True, field_boost=4.0),
         name_py=fields.TEXT(analyzer=spaces, field_boost=3.0),
@@ -88,8 +93,9 @@ def schema():
 class WhooshBackend:
     """One Whoosh index in a folder; one searcher per process, refreshed only when the index changed."""
 
-    def __init__(self, path):
+    def __init__(self, path, write_timeout=10.0):
         self.path = str(path)
+        self.write_timeout = write_timeout  # seconds an index write waits for another worker's
         self._ix = None
         self._searcher = None
         self._lock = threading.Lock()
@@ -121,20 +127,25 @@ class WhooshBackend:
             self._searcher, self._ix = None, None
 
     def status(self):
-        """{"documents": n, "latest_change": ts} of the index; raises when it is missing or corrupt."""
+        """{"documents": n} of the index; raises when it is missing or corrupt."""
         with self._searcher_for_read() as searcher:
-            return {"documents": searcher.doc_count(), "latest_change": self._latest(searcher)}
+            return {"documents": searcher.doc_count()}
 
-    def _latest(self, searcher):
-        facet = sorting.FieldFacet("updated_ts", reverse=True)
-        results = searcher.search(Q.Every(), limit=1, sortedby=facet)
-        return int(results[0]["updated_ts"]) if len(results) else 0
+    def versions(self):
+        """{document id: seq} of every document the index holds (read from its columns, not its
+        stored fields: fast enough for /healthz with a province's agencies)."""
+        with self._searcher_for_read() as searcher:
+            reader = searcher.reader()
+            if not reader.doc_count_all():  # an empty index has no columns yet
+                return {}
+            ids, seqs = reader.column_reader("id"), reader.column_reader("seq")
+            return {_text(ids[docnum]): int(seqs[docnum]) for docnum in reader.all_doc_ids()}
 
     # --- writing -----------------------------------------------------------------------------
     def index(self, documents, remove_ids=(), *, writer=None):
         """Add or replace documents and remove others, in one commit."""
         own = writer is None
-        writer = writer or self._open().writer(timeout=10.0)
+        writer = writer or self._open().writer(timeout=self.write_timeout)
         try:
             for doc_id in remove_ids:
                 writer.delete_by_term("id", str(doc_id))

@@ -13,7 +13,7 @@ search_cli = AppGroup("search", help="The agencies' search index.")
 @search_cli.command("reindex")
 def reindex_command():
     """Rebuild the search index from the database, with a progress bar."""
-    total, _latest = search.source().state()
+    total = len(search.source().ids())
     started = time.perf_counter()
     with click.progressbar(length=total, label="Indexing agencies") as bar:
         count = search.reindex(progress=bar.update)
@@ -23,5 +23,9 @@ def reindex_command():
 @search_cli.command("check")
 def check_command():
     """Compare the index with the database; rebuild it when it is missing, corrupt, outdated or stale."""
+    behind = search.out_of_step() if search.staleness() == "stale" else []
     reason = search.heal()
-    click.echo(f"The index was {reason}; rebuilt." if reason else "The index is in step with the database.")
+    if reason == "stale" and behind:
+        click.echo(f"The index was stale: {len(behind)} agencies out of step with the database; re-indexed.")
+    else:
+        click.echo(f"The index was {reason}; rebuilt." if reason else "The index is in step with the database.")
