@@ -121,7 +121,7 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
     response = agency.post(f"/engagements/{engagement.id}/report", data=report)
     assert response.status_code == 302
     page = enterprise.get(f"/engagements/{engagement.id}").get_data(as_text=True)
-    assert "NTAT-2026-088" in page and f"/reports/{engagement.report.id}/qr.svg" in page
+    assert "NTAT-2026-088" in page and f"/engagements/{engagement.id}/report/qr.svg" in page
     assert enterprise.post(f"/engagements/{engagement.id}/confirm", data={}).status_code == 302
 
     public = app.test_client()
@@ -129,8 +129,12 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
     assert "南通安泰安全评价有限公司" in genuine and "南通华东化工有限公司" in genuine
     forged = public.get("/reports/verify?no=NTAT-2026-999&lang=zh")
     assert forged.status_code == 200 and 'id="unknown-report"' in forged.get_data(as_text=True)
-    qr = public.get(f"/reports/{engagement.report.id}/qr.svg")
+    qr = enterprise.get(f"/engagements/{engagement.id}/report/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert "private" in qr.headers["Cache-Control"]
+    assert public.get(f"/engagements/{engagement.id}/report/qr.svg").status_code == 302  # to the login page
+    scanned = public.get(f"/reports/r/{engagement.report.public_id}?lang=zh").get_data(as_text=True)
+    assert "NTAT-2026-088" in scanned and "南通华东化工有限公司" in scanned
 
     assert (
         enterprise.post(f"/engagements/{engagement.id}/rate", data={"score": "5", "text": "报告扎实。"}).status_code
@@ -358,3 +362,28 @@ def test_a_category_named_in_two_groups_is_shown_with_its_group(app, db, make_us
         assert f">{evaluated}</option>" in form and f">{tested}</option>" in form
         page = enterprise.get(f"/engagements/{engagement.id}?lang={lang}").get_data(as_text=True)
         assert tested in page
+
+
+def test_the_report_qr_code_carries_the_configured_public_address_whatever_host_was_named(app, market, db):
+    """QR codes were built from the request's Host and cached publicly for a day: a forged Host put
+    another site's address on the bureau's printed labels."""
+    import segno
+
+    factories.make_enterprise(market["client"], n=31)
+    engagement = factories.request(market["client"], market["provider"])
+    factories.advance(engagement, market["client"], market["agency"], to="completed", report_no="QR-2026-001")
+    db.session.commit()
+    enterprise, forged = app.test_client(), {"base_url": "http://evil.example"}
+    enterprise.post("/auth/login", data={"email": market["client"].email, "password": PASSWORD}, **forged)
+    app.config["PUBLIC_BASE_URL"] = "https://aq.nantong.gov.cn"
+    try:
+        qr = enterprise.get(f"/engagements/{engagement.id}/report/qr.svg", **forged)
+        page = enterprise.get(f"/engagements/{engagement.id}", **forged).get_data(as_text=True)
+    finally:
+        app.config["PUBLIC_BASE_URL"] = None
+    address = f"https://aq.nantong.gov.cn/reports/r/{engagement.report.public_id}"
+    expected = io.BytesIO()
+    segno.make(address, error="m").save(expected, kind="svg", scale=4, border=2)
+    assert qr.status_code == 200, qr.get_data(as_text=True)[-600:]
+    assert qr.data == expected.getvalue()
+    assert f'href="{address}"' in page and "evil.example" not in page

@@ -183,7 +183,14 @@ ROUTES = [
         403,
     ),
     ("GET", "/reports/verify?no={report_no}", {}, 200),
-    ("GET", "/reports/{report}/qr.svg", {}, 200),
+    ("GET", "/reports/r/{report_public}", {}, 200),
+    ("GET", "/reports/r/{report}", {}, 404),  # never by its sequential id
+    (
+        "GET",
+        "/engagements/{done}/report/qr.svg",
+        {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
 ]
 
 CASES = [
@@ -301,6 +308,7 @@ def _engagements(users, agency_user, provider, draft):
         "rated": rated.id,
         "attachment": attachment.id,
         "report": done.report.id,
+        "report_public": done.report.public_id,
         "report_no": "AP-WORLD-1",
     }
 

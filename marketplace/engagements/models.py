@@ -2,6 +2,7 @@
 engagement is what the three tiers of supervision inspect."""
 
 import enum
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,6 +16,11 @@ from marketplace.enterprises.models import Enterprise
 from marketplace.extensions import db
 from marketplace.providers.models import Provider, StaffMember
 from marketplace.reference.models import County, ServiceCategory
+
+
+def new_public_id():
+    """An identifier nobody can guess or count through (128 random bits)."""
+    return secrets.token_urlsafe(16)
 
 
 class EngagementStatus(str, enum.Enum):
@@ -199,6 +205,9 @@ class Report(db.Model):
     engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), unique=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
     report_no: Mapped[str] = mapped_column(sa.String(60), index=True)
+    # The report's public address (its QR code) names it by this, not by its sequential id, so that
+    # nobody can walk the reports to list who hired whom.
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_public_id)
     title: Mapped[str] = mapped_column(sa.String(200))
     issued_on: Mapped[date]
     file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))

@@ -1,15 +1,21 @@
-"""Public report verification: anyone checks a report number; a QR code leads there."""
+"""Public report verification: anyone checks a report number; the QR code printed on a report leads
+to the report's own public page, named by an unguessable id (the code itself is for the parties and
+regulators, on the engagement's page)."""
 
 import io
+import re
 
 import segno
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request, send_file
 
+from marketplace.common.urls import public_url
 from marketplace.engagements import queries, services
 from marketplace.engagements.models import Report
 from marketplace.extensions import db
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,32}")
 
 
 @bp.get("/verify")
@@ -22,21 +28,34 @@ def verify():
     return render_template("reports/verify.html", raw=raw, number=number, found=found, searched=bool(number))
 
 
-@bp.get("/<id:report_id>/qr.svg")
-def qr(report_id):
-    """The report's verification address as a QR code (public: it holds nothing but that address)."""
-    report = db.session.get(Report, report_id)
+@bp.get("/r/<public_id>")
+def public(public_id):
+    """The page a report's QR code leads to: the same answer as verifying its number."""
+    report = None
+    if PUBLIC_ID.fullmatch(public_id):
+        report = db.session.scalar(sa.select(Report).where(Report.public_id == public_id))
     if report is None:
         abort(404)
-    out = io.BytesIO()
-    segno.make(verification_url(report), error="m").save(out, kind="svg", scale=4, border=2)
-    return send_file(io.BytesIO(out.getvalue()), mimetype="image/svg+xml", max_age=86400)
+    return render_template(
+        "reports/verify.html", raw=report.report_no, number=report.report_no, found=[report], searched=True
+    )
 
 
 def verification_url(report):
-    return url_for("reports.verify", no=report.report_no, issuer=queries.report_issuer_uscc(report), _external=True)
+    """The report's public address, from PUBLIC_BASE_URL (never from the Host a request named)."""
+    return public_url("reports.public", public_id=report.public_id)
+
+
+def qr_svg(report):
+    """The report's public address as a QR code, for its parties and regulators to print."""
+    out = io.BytesIO()
+    segno.make(verification_url(report), error="m").save(out, kind="svg", scale=4, border=2)
+    response = send_file(io.BytesIO(out.getvalue()), mimetype="image/svg+xml", max_age=3600)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
 
 
 @bp.app_context_processor
 def report_helpers():
-    return {"verification_url": verification_url}
+    return {"verification_url": verification_url, "public_url": public_url}

@@ -17,7 +17,7 @@ from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
-from marketplace.engagements import choice, queries, ratings, services, steps
+from marketplace.engagements import choice, queries, ratings, report_views, services, steps
 from marketplace.engagements.forms import (
     AcceptForm,
     AttachForm,
@@ -438,6 +438,17 @@ def report_file(engagement_id):
     if engagement.report is None or engagement.report.file is None:
         abort(404)
     return send_stored(engagement.report.file)
+
+
+@bp.get("/<id:engagement_id>/report/qr.svg")
+@permission_required(permissions.can_list_engagements)
+def report_qr(engagement_id):
+    """The report's QR code: for the engagement's parties and its regulators only (it leads to a page
+    naming the client and the agency)."""
+    engagement = get_engagement_or_404(engagement_id)
+    if engagement.report is None:
+        abort(404)
+    return report_views.qr_svg(engagement.report)
 
 
 @bp.get("/<id:engagement_id>/report-label")
