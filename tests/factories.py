@@ -92,7 +92,18 @@ def _image(fmt):
 
 PNG = _image("PNG")
 JPEG = _image("JPEG")
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _pdf():
+    from pypdf import PdfWriter
+
+    out, writer = io.BytesIO(), PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _pdf()  # a plain one-page PDF, as a scanner or "Print to PDF" makes
 
 
 def uscc_for(n):

@@ -1,7 +1,17 @@
-"""Uploaded files: checked by content (not by name) and size, stored outside the web root."""
+"""Uploaded files: checked by content (not by name) and size, stored outside the web root, served
+as downloads under a generated name.
+
+A PDF is refused when it carries active content (JavaScript, launch and other actions a reader runs,
+embedded or attached files, rich media, XFA forms), however its objects are compressed or its names
+escaped: every object is parsed (pypdf) and its keys and action types looked at. An image is refused
+when a text chunk or comment holds HTML markup (a page hidden in a picture). Neither could run in the
+browser anyway (downloads, ``nosniff``, a sandboxing policy), but neither belongs in a registry.
+"""
 
 import hashlib
 import io
+import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -21,30 +31,98 @@ SIGNATURES = (
 )
 
 
+log = logging.getLogger(__name__)
+# Dictionary keys and action types (/S) that make a PDF do something when opened or clicked.
+ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/RichMedia", "/XFA"})
+ACTIVE_ACTIONS = frozenset(
+    {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/RichMediaExecute", "/Rendition", "/GoToE"}
+)
+MARKUP = re.compile(
+    rb"<\s*/?\s*(script|html|body|head|iframe|frame|svg|img|object|embed|form|meta|link|style|a|div|span)\b"
+    rb"|javascript:",
+    re.IGNORECASE,
+)
+
+
 class UploadRejected(DomainError):
     message = _l("Upload a PDF, JPEG or PNG file.")
     field = "file"
+
+
+NOT_ACCEPTED = _l("This file is not a PDF, JPEG or PNG (its content was checked, not its name).")
+ACTIVE_PDF = _l(
+    "This PDF contains scripts, actions or embedded files, which the registry does not accept. "
+    "Save or print it again as a plain PDF (for example with “Print to PDF”) and upload that."
+)
+UNREADABLE_PDF = _l("This PDF cannot be read. Save it again as a PDF and upload that.")
+MARKUP_IMAGE = _l(
+    "This image carries web-page code in its text fields, which the registry does not accept. "
+    "Save it again (for example as a screenshot) and upload that."
+)
 
 
 def sniff(data):
     """The (MIME type, extension) the content shows, or None when it is none of the accepted kinds."""
     for magic, mime, ext in SIGNATURES:
         if data.startswith(magic):
-            if mime != "application/pdf" and not _image_is_whole(data):
+            if mime != "application/pdf" and _image_problem(data) is NOT_ACCEPTED:
                 return None
             return mime, ext
     return None
 
 
-def _image_is_whole(data):
+def problem(data, mime):
+    """Why an upload of this (sniffed) kind is refused, or None."""
+    return _pdf_problem(data) if mime == "application/pdf" else _image_problem(data)
+
+
+def _image_problem(data):
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
-        return True
+            texts = [v for v in image.info.values() if isinstance(v, str | bytes)]
     except Exception:  # Pillow raises many kinds of error for a broken or disguised file
-        return False
+        return NOT_ACCEPTED
+    for text in texts:
+        if MARKUP.search(text.encode("utf-8", "replace") if isinstance(text, str) else text):
+            return MARKUP_IMAGE
+    return None
+
+
+def _pdf_problem(data):
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    CONTAINERS = (DictionaryObject, ArrayObject, IndirectObject)
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        numbers = {(n, g) for g, table in reader.xref.items() for n in table}
+        numbers |= {(n, 0) for n in reader.xref_objStm}
+        pending = [reader.trailer] + [IndirectObject(n, g, reader) for n, g in sorted(numbers)]
+        visited, seen = set(), 0
+        while pending:
+            obj = pending.pop()
+            if isinstance(obj, IndirectObject):
+                if (obj.idnum, obj.generation) in visited:
+                    continue
+                visited.add((obj.idnum, obj.generation))
+                obj = obj.get_object()
+            seen += 1
+            if seen > 200_000:  # a PDF built to make the check itself the attack
+                return UNREADABLE_PDF
+            if isinstance(obj, DictionaryObject):  # streams are dictionaries too
+                if ACTIVE_KEYS & set(obj.keys()) or str(obj.get("/S", "")) in ACTIVE_ACTIONS:
+                    return ACTIVE_PDF
+                pending.extend(v for v in obj.values() if isinstance(v, CONTAINERS))
+            elif isinstance(obj, ArrayObject):
+                pending.extend(v for v in obj if isinstance(v, CONTAINERS))
+    except Exception as exc:  # pypdf raises many kinds of error for a broken file
+        log.info("PDF upload unreadable: %s", exc)
+        return UNREADABLE_PDF
+    return None
 
 
 def _folder():
@@ -68,10 +146,11 @@ def store_upload(file_storage, *, actor, field="file"):
         raise UploadRejected(_l("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), field=field)
     kind = sniff(data)
     if kind is None:
-        raise UploadRejected(
-            _l("This file is not a PDF, JPEG or PNG (its content was checked, not its name)."), field=field
-        )
+        raise UploadRejected(NOT_ACCEPTED, field=field)
     mime, ext = kind
+    refused = problem(data, mime)
+    if refused is not None:
+        raise UploadRejected(refused, field=field)
     now = utcnow()
     relative = f"{now:%Y}/{now:%m}/{uuid.uuid4().hex}{ext}"
     target = _folder() / relative
@@ -91,8 +170,16 @@ def store_upload(file_storage, *, actor, field="file"):
     return stored
 
 
+def download_name(stored):
+    """The name a file is downloaded under: made here (``file-<hash>.pdf``), never the uploader's,
+    which is only shown on the page beside the link."""
+    extension = next((ext for _magic, mime, ext in SIGNATURES if mime == stored.mime_type), ".bin")
+    return f"file-{stored.id}-{stored.sha256[:12]}{extension}"
+
+
 def send_stored(stored):
-    """A response with the file's bytes, for a view that has already checked permission."""
+    """The file as a download, for a view that has already checked permission: never shown inline
+    (a PDF's scripts, an image's markup), sandboxed should a browser render it anyway."""
     path = _folder() / stored.path
     if not path.is_file():
         from flask import abort
@@ -100,7 +187,13 @@ def send_stored(stored):
         abort(404)
     # Files are at most UPLOAD_MAX_BYTES: read whole, so no file handle outlives the request.
     response = send_file(
-        io.BytesIO(path.read_bytes()), mimetype=stored.mime_type, download_name=stored.original_name, max_age=0
+        io.BytesIO(path.read_bytes()),
+        mimetype=stored.mime_type,
+        as_attachment=True,
+        download_name=download_name(stored),
+        max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

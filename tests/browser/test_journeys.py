@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.auth.demo import DEMO_DOMAIN, DEMO_PASSWORD
+from tests import factories
 
 pytestmark = pytest.mark.browser
 
@@ -131,7 +132,7 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     page.get_by_label("有效期起").fill("2024-01-01")
     page.get_by_label("有效期至").fill("2028-12-31")
     scan = tmp_path / "certificate.pdf"
-    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    scan.write_bytes(factories.PDF)
     page.get_by_label("证书扫描件").set_input_files(str(scan))
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("cell", name="APJ-（苏）-888", exact=True)).to_be_visible()
