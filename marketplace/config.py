@@ -162,6 +162,9 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
+    # Redirect plain HTTP to HTTPS here (off by default: the proxy in front usually does it, and a
+    # health check over plain HTTP would be redirected). HSTS is sent on every HTTPS response anyway.
+    FORCE_HTTPS = _bool("FORCE_HTTPS")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -444,3 +444,42 @@ def test_out_of_range_numbers_in_any_parameter_are_never_a_500(app, client, worl
     finally:
         request_started.disconnect(record, app)
     assert not failures, "\n".join(map(str, failures))
+
+
+# --- the Content-Security-Policy holds on every page ------------------------------------------------
+
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|href=\"javascript:",
+    re.IGNORECASE,
+)
+
+
+def test_every_page_forbids_inline_script_and_style_and_has_none(client, world):
+    """No page relies on what the policy forbids: every route a role can open, for that role."""
+    offenders, opened = [], 0
+    for method, path, expected, default in ROUTES:
+        if method != "GET":
+            continue
+        for role in ROLES:
+            if expected.get(role, default) != 200:
+                continue
+            with client.session_transaction() as session:
+                session.clear()
+                if role != "anonymous":
+                    session["_user_id"], session["_fresh"] = world["logins"][role], True
+            response = client.get(path.format(**world))
+            policy = response.headers.get("Content-Security-Policy", "")
+            assert "unsafe-inline" not in policy, (path, policy)
+            assert "script-src 'self'" in policy or policy.startswith("sandbox;"), (path, policy)  # uploads: sandbox
+            assert response.headers["X-Frame-Options"] == "DENY"
+            if response.mimetype == "text/html":
+                opened += 1
+                offenders += [(path, role, m.group(0)) for m in INLINE.finditer(response.get_data(as_text=True))]
+    assert opened > 50
+    assert not offenders, offenders[:10]
+
+
+def test_https_responses_carry_hsts(client):
+    response = client.get("/", base_url="https://localhost")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Strict-Transport-Security" not in client.get("/").headers  # over plain HTTP it means nothing

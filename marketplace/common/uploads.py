@@ -194,6 +194,6 @@ def send_stored(stored):
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.sandboxed = True  # common.security: Content-Security-Policy: sandbox
     return response

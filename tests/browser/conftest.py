@@ -68,7 +68,13 @@ def page(browser, request):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10000)
+    refused = []  # what the Content-Security-Policy blocked: an inline script or style left somewhere
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
+    assert not refused, "the page did something its Content-Security-Policy forbids:\n" + "\n".join(refused)
     call = request.node.stash.get(_REPORTS, {}).get("call")
     if call is not None and call.failed:  # keep what the browser showed, to see why
         folder = OUTPUT / request.node.name
