@@ -55,7 +55,7 @@ def create_app(config=None):
 def register_extensions(app):
     from marketplace import search
     from marketplace.auth.sessions import load_user
-    from marketplace.common import database, i18n, security  # noqa: F401  (database: engine settings)
+    from marketplace.common import chain, database, i18n, security  # noqa: F401  (database: engine settings)
     from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.providers import indexing
     from marketplace.reference import cache
@@ -82,6 +82,7 @@ def register_extensions(app):
 
     cache.init_app(app)
     search.init_app(app, source=indexing.SOURCE)
+    chain.init_app(app)  # last: its before_commit listener runs after every other one
 
 
 def register_blueprints(app):
@@ -116,12 +117,13 @@ def register_blueprints(app):
 
 
 def register_commands(app):
+    from marketplace.audit_cli import audit_cli
     from marketplace.auth.cli import create_user_command
     from marketplace.cli import seed_demo_command
     from marketplace.providers.cli import notices_cli
     from marketplace.search.cli import search_cli
 
-    for command in (create_user_command, seed_demo_command, notices_cli, search_cli):
+    for command in (create_user_command, seed_demo_command, notices_cli, search_cli, audit_cli):
         app.cli.add_command(command)
 
 

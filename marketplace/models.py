@@ -1,6 +1,7 @@
 """Every model, imported in one place so that migrations and `flask db check` see the whole schema."""
 
 from marketplace.auth.models import User  # noqa: F401
+from marketplace.common.chain import ChainCheck, ChainEntry  # noqa: F401
 from marketplace.common.models import AuditLog, StoredFile  # noqa: F401
 from marketplace.engagements.models import (  # noqa: F401
     Engagement,

@@ -62,8 +62,11 @@ def test_csv_opens_in_excel_with_the_right_columns(db, three_agencies):
     assert batch.csv.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark
     rows = list(csv.reader(io.StringIO(batch.csv.decode("utf-8-sig"))))
     assert rows[0] == notice_files.COLUMNS
-    assert {row[1] for row in rows[1:]} == {p.name for _, p in three_agencies}
-    assert all(row[8] == "新增" for row in rows[1:])
+    listed, (blank, head) = rows[1:-2], rows[-2:]
+    assert {row[1] for row in listed} == {p.name for _, p in three_agencies}
+    assert all(row[8] == "新增" for row in listed)
+    # after a blank row, the head of the history chain this batch publishes
+    assert not any(blank) and head[:3] == ["历史记录链头", str(batch.chain_seq), batch.chain_sha256]
 
 
 def test_publishing_again_without_any_change_is_refused_unless_intended(db, three_agencies, runner):

@@ -13,6 +13,7 @@ from flask import has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from marketplace.common import chain
 from marketplace.common.actors import current_actor
 from marketplace.common.models import Audited, AuditLog
 from marketplace.common.time import utcnow
@@ -120,7 +121,8 @@ def _after_flush(session, flush_context):
     actor = current_actor()
     rows = [_entry(obj, "create", _changes(obj, "create"), actor) for obj in new]
     rows += [_entry(obj, action, changes, actor) for obj, action, changes in pending]
-    session.connection().execute(sa.insert(AuditLog.__table__), rows)
+    ids = session.connection().execute(sa.insert(AuditLog.__table__).returning(AuditLog.id), rows).scalars().all()
+    chain.note(session, AuditLog.__tablename__, ids)
 
 
 def search_log(*, object_type="", object_id="", actor="", action=""):

@@ -103,6 +103,7 @@ class StoredFile(db.Model):
     the permission check of the record that refers to it. Files are never overwritten."""
 
     __tablename__ = "stored_files"
+    __chained__ = True  # its SHA-256 joins the hash chain (common.chain): a swapped file is evident
 
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(sa.String(200), unique=True)  # relative to the upload folder

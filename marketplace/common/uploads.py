@@ -170,6 +170,12 @@ def store_upload(file_storage, *, actor, field="file"):
     return stored
 
 
+def sha256_now(stored):
+    """The SHA-256 of the file as it is on disk now (None when it is missing)."""
+    path = _folder() / stored.path
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def download_name(stored):
     """The name a file is downloaded under: made here (``file-<hash>.pdf``), never the uploader's,
     which is only shown on the page beside the link."""

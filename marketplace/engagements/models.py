@@ -156,6 +156,7 @@ class EngagementFile(db.Model):
     """A signed contract (or its annex) attached by either side; removing one keeps the row."""
 
     __tablename__ = "engagement_files"
+    __chained__ = True  # every state of it joins the hash chain (common.chain): evidence of the contract
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), index=True)
@@ -229,6 +230,7 @@ class Rating(Audited, db.Model):
     public reply, and a regulator's hiding of an abusive rating (the reason stays public)."""
 
     __tablename__ = "ratings"
+    __chained__ = True  # every state of it joins the hash chain (common.chain): a rating is never quietly edited
 
     id: Mapped[int] = mapped_column(primary_key=True)
     engagement_id: Mapped[int] = mapped_column(sa.ForeignKey("engagements.id"), unique=True)

@@ -9,6 +9,7 @@ import segno
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, send_file
 
+from marketplace.common import chain, uploads
 from marketplace.common.urls import public_url
 from marketplace.engagements import queries, services
 from marketplace.engagements.models import Report
@@ -25,7 +26,24 @@ def verify():
     number = services.normalise_report_number(raw)
     issuer = request.args.get("issuer", "").strip().upper()[:18]
     found = queries.find_reports(number, issuer) if number else []
-    return render_template("reports/verify.html", raw=raw, number=number, found=found, searched=bool(number))
+    return render_template(
+        "reports/verify.html", raw=raw, number=number, found=found, searched=bool(number), evidence=_evidence(found)
+    )
+
+
+def _evidence(reports):
+    """Per report: whether it, and its file on disk, are as recorded (the file's SHA-256 computed now)."""
+    evidence = {}
+    for report in reports:
+        item = {"record": chain.matches(Report.__tablename__, [report.id]), "file": None}
+        if report.file is not None:
+            item["file"] = {
+                "recorded": report.file.sha256,
+                "now": uploads.sha256_now(report.file),
+                "record": chain.matches(report.file.__tablename__, [report.file.id]),
+            }
+        evidence[report.id] = item
+    return evidence
 
 
 @bp.get("/r/<public_id>")
@@ -37,7 +55,12 @@ def public(public_id):
     if report is None:
         abort(404)
     return render_template(
-        "reports/verify.html", raw=report.report_no, number=report.report_no, found=[report], searched=True
+        "reports/verify.html",
+        raw=report.report_no,
+        number=report.report_no,
+        found=[report],
+        searched=True,
+        evidence=_evidence([report]),
     )
 
 

@@ -5,7 +5,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from marketplace.auth import permissions
-from marketplace.common import pdf
+from marketplace.common import chain, pdf
 from marketplace.common.forms import ConfirmForm, form_view
 from marketplace.common.transaction import committing
 from marketplace.extensions import db
@@ -42,6 +42,7 @@ def verify(code):
         "pledges/verify.html",
         signature=signature,
         recomputed=recomputed,
+        history=chain.matches(signature.__tablename__, [signature.id]),
         code=services.format_code(signature.verification_code),
         is_current=services.current_text().id == signature.pledge_text_id,
     )

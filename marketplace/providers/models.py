@@ -254,6 +254,11 @@ class NoticeBatch(db.Model):
     content_sha256: Mapped[str] = mapped_column(sa.String(64))
     pdf: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     csv: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    # The head of the hash chain (common.chain) when the batch was published, printed in its files:
+    # a copy of the batch kept anywhere proves the history before it. None for batches published
+    # before the chain existed.
+    chain_seq: Mapped[int | None]
+    chain_sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
     published_by = relationship("User")
 

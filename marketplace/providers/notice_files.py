@@ -60,18 +60,25 @@ def _row(position, snap, change, fields):
     ]
 
 
-def make_csv(rows):
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; no cell is a formula."""
-    return exports.csv_bytes(
-        COLUMNS,
-        (
-            _row(position if change != "withdrawn" else "", snap, change, fields)
-            for _, position, change, _, snap, fields in rows
-        ),
-    )
+def chain_head_text(chain_head):
+    """The chain head a batch publishes, as printed in its PDF and CSV."""
+    seq, digest = chain_head
+    return f"发布时历史记录链头：第 {seq} 条，SHA-256 {digest}"
 
 
-def make_pdf(batch_no, local, rows, counts):
+def make_csv(rows, chain_head=None):
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; no cell is a formula.
+    After the list, a blank row and the chain head the batch publishes (when it has one)."""
+    lines = [
+        _row(position if change != "withdrawn" else "", snap, change, fields)
+        for _, position, change, _, snap, fields in rows
+    ]
+    if chain_head is not None:
+        lines += [[""] * len(COLUMNS), ["历史记录链头", str(chain_head[0]), chain_head[1]] + [""] * (len(COLUMNS) - 3)]
+    return exports.csv_bytes(COLUMNS, lines)
+
+
+def make_pdf(batch_no, local, rows, counts, chain_head=None):
     """The batch's PDF (landscape A4, numbered pages); ``local`` is its publication time in Beijing."""
     listed = [r for r in rows if r[2] != "withdrawn"]
 
@@ -103,7 +110,8 @@ def make_pdf(batch_no, local, rows, counts):
             f"本期公示机构 {len(listed)} 家，新增 {counts['added']} 家，信息变更 {counts['changed']} 家，"
             f"撤出 {counts['withdrawn']} 家。",
             "服务机构自主申报并签署诚信承诺，不设置准入条件；企业可公开、公平、自主选择。",
-        ],
+        ]
+        + ([chain_head_text(chain_head)] if chain_head is not None else []),
         columns=PDF_COLUMNS,
         rows=[pdf_row(p, s) for _, p, _, _, s, _ in listed],
         sections=[

@@ -50,6 +50,7 @@ def detail(batch_no):
         fields=fields,
         field_labels=FIELD_LABELS,
         recomputed=notices.recompute_hash(batch),
+        evidence=notices.evidence(batch),
         rendering=notices.latest_rendering(batch),
     )
 

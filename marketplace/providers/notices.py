@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common import audit, exports, pdf
+from marketplace.common import audit, chain, exports, pdf
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import LOCAL_ZONE, local_date, utcnow
 from marketplace.extensions import db
@@ -194,9 +194,12 @@ def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None
         db.session.scalar(sa.select(sa.func.max(NoticeBatch.sequence)).where(NoticeBatch.year == year)) or 0
     ) + 1
     batch_no = f"{year}年第{sequence}期"
+    # The history so far, as this batch publishes it: anyone who keeps a copy can later prove it.
+    chain_seq, chain_sha256 = chain.head()
     content = {
         "batch_no": batch_no,
         "published_on": local.date().isoformat(),
+        "chain_head": {"seq": chain_seq, "sha256": chain_sha256},
         "entries": [{"position": p, "change": c, "snapshot": s} for _, p, c, _, s, _ in rows if c != "withdrawn"],
         "withdrawn": [s for _, _, c, _, s, _ in rows if c == "withdrawn"],
     }
@@ -210,8 +213,10 @@ def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None
         total=draft.total,
         canonical=canonical,
         content_sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-        pdf=make_pdf(batch_no, local, rows, counts),
-        csv=make_csv(rows),
+        pdf=make_pdf(batch_no, local, rows, counts, (chain_seq, chain_sha256)),
+        csv=make_csv(rows, (chain_seq, chain_sha256)),
+        chain_seq=chain_seq,
+        chain_sha256=chain_sha256,
         **counts,
     )
     db.session.add(batch)
@@ -329,18 +334,32 @@ def render_files(force=False):
         local = batch.published_at.astimezone(LOCAL_ZONE)
         counts = {"added": batch.added, "changed": batch.changed, "withdrawn": batch.withdrawn}
         rows = stored_rows(batch)
+        head = (batch.chain_seq, batch.chain_sha256) if batch.chain_sha256 else None
         db.session.add(
             NoticeRendering(
                 batch_id=batch.id,
                 rendered_at=utcnow(),
-                pdf=make_pdf(batch.batch_no, local, rows, counts),
-                csv=make_csv(rows),
+                pdf=make_pdf(batch.batch_no, local, rows, counts, head),
+                csv=make_csv(rows, head),
                 reason=",".join(reasons),
             )
         )
         done.append((batch, reasons))
     db.session.flush()
     return done
+
+
+def evidence(batch):
+    """What the notice page recomputes besides the entries: the SHA-256 of the JSON file as served,
+    and whether the batch, its entries and its renderings are as the hash chain recorded them."""
+    entry_ids = db.session.scalars(sa.select(NoticeEntry.id).where(NoticeEntry.batch_id == batch.id)).all()
+    rendering_ids = db.session.scalars(sa.select(NoticeRendering.id).where(NoticeRendering.batch_id == batch.id)).all()
+    return {
+        "json_sha256": hashlib.sha256(batch.canonical.encode("utf-8")).hexdigest(),
+        "batch": chain.matches(NoticeBatch.__tablename__, [batch.id]),
+        "entries": chain.matches(NoticeEntry.__tablename__, entry_ids),
+        "renderings": chain.matches(NoticeRendering.__tablename__, rendering_ids) if rendering_ids else None,
+    }
 
 
 def recompute_hash(batch):
