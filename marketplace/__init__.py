@@ -119,11 +119,20 @@ def register_blueprints(app):
 def register_commands(app):
     from marketplace.audit_cli import audit_cli
     from marketplace.auth.cli import create_user_command
+    from marketplace.backup import backup_command, restore_command
     from marketplace.cli import seed_demo_command
     from marketplace.providers.cli import notices_cli
     from marketplace.search.cli import search_cli
 
-    for command in (create_user_command, seed_demo_command, notices_cli, search_cli, audit_cli):
+    for command in (
+        create_user_command,
+        seed_demo_command,
+        notices_cli,
+        search_cli,
+        audit_cli,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
 
 
