@@ -161,6 +161,8 @@ def test_a_batch_entry_edited_with_its_stored_hash_no_longer_matches(history, cl
 
 def test_the_pages_that_say_matches_say_so_from_the_chain(history, client):
     batch, signature = history["batch"], history["signature"]
+    # published in the same transaction as the rest of the history: that history is in its head
+    assert _entry_of("ratings", history["rating"].id) <= batch.chain_seq < _entry_of("notice_batches", batch.id)
     page = client.get(f"/notices/{batch.batch_no}?lang=en").get_data(as_text=True)
     assert "The batch record and its files: as the history chain recorded it" in page
     assert f"{batch.chain_seq}:{batch.chain_sha256}" in page.split('id="chain-head"')[1]

@@ -187,17 +187,31 @@ def _note_flushed(session, flush_context):
         note(session, obj.__tablename__, [obj.id])
 
 
-def seal(session):
-    """Before the commit: append the entries of what the transaction wrote (registered by the app
-    factory as the last before_commit listener, after any that still flush)."""
+def _append_pending(session):
+    session.flush()  # what is still pending becomes rows now, and is noted
     if not session.info.get(PENDING):
         return
-    session.flush()
     pending = list(dict.fromkeys(session.info.pop(PENDING, [])))
     connection = session.connection()
     lock(connection)
     append(connection, pending)
+
+
+def seal(session):
+    """Before the commit: append the entries of what the transaction wrote (registered by the app
+    factory as the last before_commit listener, after any that still flush)."""
+    _append_pending(session)
     session.info[SEALED] = True
+
+
+def head_now(session=None):
+    """The head with everything this transaction wrote so far appended first (a batch published in
+    the same transaction as other writes publishes them too). Takes the append lock until the end."""
+    session = session or db.session
+    _append_pending(session)
+    connection = session.connection()
+    lock(connection)
+    return head(connection)
 
 
 @event.listens_for(Session, "after_commit")

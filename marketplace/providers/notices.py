@@ -195,7 +195,7 @@ def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None
     ) + 1
     batch_no = f"{year}年第{sequence}期"
     # The history so far, as this batch publishes it: anyone who keeps a copy can later prove it.
-    chain_seq, chain_sha256 = chain.head()
+    chain_seq, chain_sha256 = chain.head_now()
     content = {
         "batch_no": batch_no,
         "published_on": local.date().isoformat(),
