@@ -138,6 +138,9 @@ def test_agency_declares_signs_and_is_listed_at_once(live_server, page, shot, tm
     expect(page.get_by_role("cell", name="APJ-（苏）-888", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="签署诚信承诺书").click()
+    # .all() does not wait: it would find no boxes on the page still being left (seen on a loaded CI)
+    expect(page).to_have_url(re.compile(r"/providers/me/pledge$"))
+    expect(page.locator("input[name=clauses]").first).to_be_visible()
     for box in page.locator("input[name=clauses]").all():
         box.check()
     page.get_by_label("法定代表人姓名").fill("陆建平")
