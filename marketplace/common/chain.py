@@ -127,13 +127,29 @@ def head(connection=None):
     return (found.seq, found.entry_sha256) if found else (0, GENESIS)
 
 
+def _rows(connection, records):
+    """{(table, id): row} for these records, read a table and a few hundred ids at a time."""
+    wanted = {}
+    for table, record_id in records:
+        wanted.setdefault(table, set()).add(int(record_id))
+    found = {}
+    for table, ids in wanted.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ",".join(str(i) for i in ordered[start : start + 500])  # ints, never text
+            for row in connection.execute(sa.text(f"SELECT * FROM {table} WHERE id IN ({chunk})")).mappings():
+                found[(table, int(row["id"]))] = row
+    return found
+
+
 def append(connection, records):
     """Append an entry for each (table, id) in ``records``, in order; the caller holds the lock. A
     record rolled back meanwhile (a savepoint) is skipped."""
     seq, prev = head(connection)
+    found = _rows(connection, records)
     rows = []
     for table, record_id in records:
-        row = _row(connection, table, record_id)
+        row = found.get((table, int(record_id)))
         if row is None:
             continue
         names = sorted(row.keys())
