@@ -87,6 +87,9 @@ class BaseConfig:
     LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
     LOGIN_MAX_DELAY = int(os.environ.get("LOGIN_MAX_DELAY", "60"))
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per hour")
+    # Verifying report numbers, per client address: enough for anyone checking reports, too few to
+    # walk the numbers of an agency to list its clients.
+    REPORT_VERIFY_RATE_LIMIT = os.environ.get("REPORT_VERIFY_RATE_LIMIT", "30 per minute; 300 per day")
 
     # Uploads (qualification scans): PDF, JPEG or PNG, checked by content, kept outside the web root.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or str(INSTANCE_DIR / "uploads")

@@ -201,3 +201,62 @@ def test_a_page_that_only_reads_is_not_kept_waiting_by_a_writer(demo_copy):
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.mark.skipif(dbutil.server_url() is not None, reason="SQLite's write-ahead log; PostgreSQL has no such failure")
+def test_an_agencys_first_visit_makes_its_draft_even_while_another_worker_writes(demo_copy):
+    """/providers/me makes the agency's draft on its first visit, a write inside a GET. Begun as a
+    read, its transaction failed at the insert whenever another worker had committed meanwhile (a
+    503 "nothing was saved" on a page where nothing was typed)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from marketplace.auth import services as auth_services
+    from marketplace.auth.permissions import SYSTEM
+
+    app = create_app(
+        make_config(
+            demo_copy.url,
+            SEARCH_INDEX_DIR=str(demo_copy.folder / "search-index"),
+            RATELIMIT_ENABLED=False,
+            TESTING=False,
+        )
+    )
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        auth_services.create_user(
+            SYSTEM,
+            email="first-visit@example.cn",
+            password="Safe-Passw0rd-2026",
+            display_name="初次登录",
+            role="agency",
+        )
+        db.session.commit()
+        db.session.remove()
+    others = []
+
+    def another_worker_writes(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO providers") and not others:
+            other = sqlite3.connect(demo_copy.url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None)
+            try:
+                other.execute("UPDATE counties SET sort_order = sort_order WHERE id = (SELECT min(id) FROM counties)")
+                others.append("committed")
+            except sqlite3.OperationalError:
+                others.append("waited")  # this request holds the write lock: the other worker waits its turn
+            finally:
+                other.close()
+
+    event.listen(Engine, "before_cursor_execute", another_worker_writes)
+    try:
+        client = app.test_client()
+        login = client.post("/auth/login", data={"email": "first-visit@example.cn", "password": "Safe-Passw0rd-2026"})
+        assert login.status_code == 302
+        first = client.get("/providers/me")
+    finally:
+        event.remove(Engine, "before_cursor_execute", another_worker_writes)
+    assert others == ["waited"]
+    assert first.status_code == 200
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()

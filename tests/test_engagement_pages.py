@@ -126,7 +126,12 @@ def test_a_new_enterprise_requests_contracts_verifies_and_rates(app, market, db)
 
     public = app.test_client()
     genuine = public.get("/reports/verify?no=ntat-2026-088&lang=zh").get_data(as_text=True)
-    assert "南通安泰安全评价有限公司" in genuine and "南通华东化工有限公司" in genuine
+    # report numbers are easy to guess: by number alone, the client's name is shown in part
+    assert "南通安泰安全评价有限公司" in genuine and "南通华东化工有限公司" not in genuine
+    assert "南通＊＊＊＊有限公司" in genuine
+    issuer = market["provider"].uscc
+    full = public.get(f"/reports/verify?no=ntat-2026-088&issuer={issuer.lower()}&lang=zh").get_data(as_text=True)
+    assert "南通华东化工有限公司" in full
     forged = public.get("/reports/verify?no=NTAT-2026-999&lang=zh")
     assert forged.status_code == 200 and 'id="unknown-report"' in forged.get_data(as_text=True)
     qr = enterprise.get(f"/engagements/{engagement.id}/report/qr.svg")
@@ -387,3 +392,11 @@ def test_the_report_qr_code_carries_the_configured_public_address_whatever_host_
     assert qr.status_code == 200, qr.get_data(as_text=True)[-600:]
     assert qr.data == expected.getvalue()
     assert f'href="{address}"' in page and "evil.example" not in page
+
+
+def test_report_numbers_cannot_be_walked_to_list_clients(app, market, db):
+    """300 guessed numbers in 0.6 s listed who hired whom: the lookups are limited per address."""
+    public = app.test_client()
+    answers = [public.get(f"/reports/verify?no=AP-2026-{n:04d}").status_code for n in range(1, 41)]
+    assert answers.count(200) == 30 and answers[-1] == 429
+    assert public.get("/reports/verify").status_code == 200  # the empty form itself is never limited

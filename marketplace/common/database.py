@@ -46,11 +46,25 @@ def _sqlite_connect(dbapi_connection, connection_record):
 
 
 def may_write():
-    """Whether the transaction about to begin may write: any request but a read, and every command.
-    A request that has already been refused as busy only reads to show its page again."""
-    if has_request_context():
-        return request.method not in READING_METHODS and not g.get("database_busy")
-    return True
+    """Whether the transaction about to begin may write: any request but a read (or a read whose view
+    is marked ``writes_on_get``), and every command. A request already refused as busy only reads to
+    show its page again."""
+    if not has_request_context():
+        return True
+    if g.get("database_busy"):
+        return False
+    if request.method not in READING_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "writes_on_get", False))
+
+
+def writes_on_get(view):
+    """Mark a view that may write while answering a GET (it makes a record on first use): its
+    transaction takes the write lock when it begins, as a POST's does, instead of failing half-way
+    when another worker wrote meanwhile."""
+    view.writes_on_get = True
+    return view
 
 
 @event.listens_for(Engine, "begin")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -33,10 +34,31 @@ SIGNATURES = (
 
 log = logging.getLogger(__name__)
 # Dictionary keys and action types (/S) that make a PDF do something when opened or clicked.
-ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/RichMedia", "/XFA"})
-ACTIVE_ACTIONS = frozenset(
-    {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/RichMediaExecute", "/Rendition", "/GoToE"}
+ACTIVE_KEYS = frozenset(
+    {"/JavaScript", "/JS", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/RichMedia", "/XFA", "/OnInstantiate", "/3DD"}
 )
+ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/ImportData",
+        "/SubmitForm",
+        "/RichMediaExecute",
+        "/Rendition",
+        "/GoToE",
+        "/GoToR",  # opens another file, even \\host\share\… (leaks Windows credentials)
+        "/Thread",
+        "/Movie",
+        "/Sound",
+        "/Hide",
+        "/SetOCGState",
+    }
+)
+# A PDF is checked within this time and object count: a file built so that reading it takes hours
+# (entries that all point at the wrong place) is refused instead of holding a worker, and SQLite's
+# write lock, for that long.
+PDF_CHECK_SECONDS = 5.0
+PDF_MAX_OBJECTS = 100_000
 MARKUP = re.compile(
     rb"<\s*/?\s*(script|html|body|head|iframe|frame|svg|img|object|embed|form|meta|link|style|a|div|span)\b"
     rb"|javascript:",
@@ -55,6 +77,11 @@ ACTIVE_PDF = _l(
     "Save or print it again as a plain PDF (for example with “Print to PDF”) and upload that."
 )
 UNREADABLE_PDF = _l("This PDF cannot be read. Save it again as a PDF and upload that.")
+TANGLED_PDF = _l(
+    "This PDF is too tangled to check in reasonable time (it may be damaged). "
+    "Save or print it again as a plain PDF and upload that."
+)
+LOCKED_PDF = _l("This PDF is protected by a password. Upload a copy that opens without one.")
 MARKUP_IMAGE = _l(
     "This image carries web-page code in its text fields, which the registry does not accept. "
     "Save it again (for example as a screenshot) and upload that."
@@ -97,10 +124,15 @@ def _pdf_problem(data):
 
     CONTAINERS = (DictionaryObject, ArrayObject, IndirectObject)
 
+    deadline = time.monotonic() + PDF_CHECK_SECONDS
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):  # restrictions only open with no password
+            return LOCKED_PDF
         numbers = {(n, g) for g, table in reader.xref.items() for n in table}
         numbers |= {(n, 0) for n in reader.xref_objStm}
+        if len(numbers) > PDF_MAX_OBJECTS:
+            return TANGLED_PDF
         pending = [reader.trailer] + [IndirectObject(n, g, reader) for n, g in sorted(numbers)]
         visited, seen = set(), 0
         while pending:
@@ -111,8 +143,8 @@ def _pdf_problem(data):
                 visited.add((obj.idnum, obj.generation))
                 obj = obj.get_object()
             seen += 1
-            if seen > 200_000:  # a PDF built to make the check itself the attack
-                return UNREADABLE_PDF
+            if seen > 2 * PDF_MAX_OBJECTS or time.monotonic() > deadline:
+                return TANGLED_PDF
             if isinstance(obj, DictionaryObject):  # streams are dictionaries too
                 if ACTIVE_KEYS & set(obj.keys()) or str(obj.get("/S", "")) in ACTIVE_ACTIONS:
                     return ACTIVE_PDF

@@ -7,28 +7,47 @@ import re
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from marketplace.common import chain, uploads
 from marketplace.common.urls import public_url
 from marketplace.engagements import queries, services
 from marketplace.engagements.models import Report
-from marketplace.extensions import db
+from marketplace.extensions import db, limiter
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{16,32}")
 
 
 @bp.get("/verify")
+@limiter.limit(lambda: current_app.config["REPORT_VERIFY_RATE_LIMIT"], exempt_when=lambda: not request.args.get("no"))
 def verify():
-    """Anyone checks whether a report number is genuine: which agency issued it, for whom, when."""
+    """Anyone checks whether a report number is genuine: which agency issued it, when, and for a
+    client whose name is shown in part; in full with the issuer's credit code (printed on the report)
+    or from the report's QR code. Report numbers are easy to guess; the pair is not."""
     raw = request.args.get("no", "")[:100]
     number = services.normalise_report_number(raw)
     issuer = request.args.get("issuer", "").strip().upper()[:18]
     found = queries.find_reports(number, issuer) if number else []
     return render_template(
-        "reports/verify.html", raw=raw, number=number, found=found, searched=bool(number), evidence=_evidence(found)
+        "reports/verify.html",
+        raw=raw,
+        issuer=issuer,
+        number=number,
+        found=found,
+        searched=bool(number),
+        evidence=_evidence(found),
+        reveal=bool(issuer),
     )
+
+
+def masked_name(name):
+    """A client's name in part: 南通恒力铝业有限公司 → 南通＊＊＊＊有限公司."""
+    name = name or ""
+    if len(name) <= 4:
+        return name[:1] + "＊" * (len(name) - 1)
+    keep_end = 4 if len(name) >= 8 else 1
+    return name[:2] + "＊" * (len(name) - 2 - keep_end) + name[-keep_end:]
 
 
 def _evidence(reports):
@@ -61,6 +80,7 @@ def public(public_id):
         found=[report],
         searched=True,
         evidence=_evidence([report]),
+        reveal=True,
     )
 
 
@@ -81,4 +101,4 @@ def qr_svg(report):
 
 @bp.app_context_processor
 def report_helpers():
-    return {"verification_url": verification_url, "public_url": public_url}
+    return {"verification_url": verification_url, "public_url": public_url, "masked_name": masked_name}

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
 from marketplace.common import editing
+from marketplace.common.database import writes_on_get
 from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
@@ -22,7 +23,13 @@ from marketplace.reference import cache
 
 bp = Blueprint("providers", __name__, url_prefix="/providers")
 
-declare = permissions.permission_required(permissions.can_declare)
+
+def declare(view):
+    """An agency's own pages: for agencies only, and writing even on a GET (``_mine`` makes the draft
+    record on the first visit)."""
+    return writes_on_get(permissions.permission_required(permissions.can_declare)(view))
+
+
 regulate = permissions.permission_required(permissions.is_regulator)
 
 # The three kinds of item a declaration lists: model, form, service, the fields the form edits.
