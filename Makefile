@@ -53,6 +53,7 @@ test: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notice_pdf.py
+	$(BIN)/python bench/draw.py
 
 lint: setup-dev
 	$(BIN)/ruff check .
