@@ -159,6 +159,15 @@ def declare(
     return provider
 
 
+def declaration_values(provider, **changes):
+    """The declaration ``provider`` holds now, as ``save_declaration`` takes it, with ``changes``."""
+    from marketplace.providers.views import DECLARATION_FIELDS
+
+    values = {name: getattr(provider, name) for name in DECLARATION_FIELDS}
+    values.update(changes)
+    return values
+
+
 def sign(user, provider):
     text = pledges.current_text()
     return services.sign_pledge(

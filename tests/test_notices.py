@@ -173,7 +173,7 @@ def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_
         p1,
         category_ids=[c.id for c in p1.categories],
         region_ids=[c.id for c in p1.regions],
-        **_declaration(p1, phone="0513-85990000"),
+        **factories.declaration_values(p1, phone="0513-85990000"),
     )
     services.withdraw(u2, p2)
     newcomer, _ = factories.publish(make_user(Role.AGENCY), n=41, name="海安盛安安全科技有限公司")
@@ -192,7 +192,7 @@ def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_
         p1,
         category_ids=[c.id for c in p1.categories],
         region_ids=[c.id for c in p1.regions],
-        **_declaration(p1, phone="0513-85990001"),
+        **factories.declaration_values(p1, phone="0513-85990001"),
     )
     db.session.commit()
     html = client.post("/notices/publish?lang=en", data={"fingerprint": fingerprint}).get_data(as_text=True)
@@ -227,28 +227,6 @@ def test_an_unchanged_batch_needs_the_regulators_confirmation(client, db, make_u
     assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 2
 
 
-def _declaration(provider, **changes):
-    values = {
-        f: getattr(provider, f)
-        for f in (
-            "uscc",
-            "name",
-            "former_names",
-            "legal_representative",
-            "county_id",
-            "address",
-            "contact_person",
-            "phone",
-            "email",
-            "website",
-            "founded_on",
-            "description",
-        )
-    }
-    values.update(changes)
-    return values
-
-
 def test_changed_rows_say_which_fields_changed(client, db, three_agencies):
     notices.publish_batch(SYSTEM)
     (u1, p1), _, _ = three_agencies
@@ -257,7 +235,7 @@ def test_changed_rows_say_which_fields_changed(client, db, three_agencies):
         p1,
         category_ids=[c.id for c in p1.categories],
         region_ids=[c.id for c in p1.regions],
-        **_declaration(p1, address="南通市崇川区青年东路 5 号", phone="0513-85990000"),
+        **factories.declaration_values(p1, address="南通市崇川区青年东路 5 号", phone="0513-85990000"),
     )
     batch = notices.publish_batch(SYSTEM)
     rows = {row[1]: row for row in csv.reader(io.StringIO(batch.csv.decode("utf-8-sig")))}

@@ -437,13 +437,21 @@ def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_he
         services.save_declaration(
             agencies[3].account,
             agencies[3],
-            **_declaration(agencies[3], description="新增：危险化学品重大危险源辨识评估。"),
+            category_ids=[c.id for c in agencies[3].categories],
+            region_ids=[c.id for c in agencies[3].regions],
+            **factories.declaration_values(agencies[3], description="新增：危险化学品重大危险源辨识评估。"),
         )
         db.session.commit()  # the commit stands; its index write timed out
     finally:
         blocker.cancel()
         backend.write_timeout = 10.0
-    services.save_declaration(agencies[1].account, agencies[1], **_declaration(agencies[1], address="新地址"))
+    services.save_declaration(
+        agencies[1].account,
+        agencies[1],
+        category_ids=[c.id for c in agencies[1].categories],
+        region_ids=[c.id for c in agencies[1].regions],
+        **factories.declaration_values(agencies[1], address="新地址"),
+    )
     db.session.commit()  # a later write succeeds: the latest change time is in step again
     assert ids(find("重大危险源")) == []
 
@@ -456,27 +464,3 @@ def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_he
     assert ids(find("重大危险源")) == [agencies[3].id]
     assert search.out_of_step() == []
     assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is True
-
-
-def _declaration(provider, **changes):
-    values = {
-        name: getattr(provider, name)
-        for name in (
-            "uscc",
-            "name",
-            "former_names",
-            "legal_representative",
-            "county_id",
-            "address",
-            "contact_person",
-            "phone",
-            "email",
-            "website",
-            "founded_on",
-            "description",
-        )
-    }
-    values.update(
-        category_ids=[c.id for c in provider.categories], region_ids=[c.id for c in provider.regions], **changes
-    )
-    return values
