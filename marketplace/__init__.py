@@ -92,6 +92,9 @@ def register_blueprints(app):
     from marketplace.engagements.report_views import bp as reports_bp
     from marketplace.engagements.views import bp as engagements_bp
     from marketplace.enterprises.views import bp as enterprises_bp
+    from marketplace.inspections.draw_views import bp as draws_bp
+    from marketplace.inspections.penalty_views import bp as penalties_bp
+    from marketplace.inspections.views import bp as inspections_bp
     from marketplace.pledges.views import bp as pledges_bp
     from marketplace.providers.notice_views import bp as notices_bp
     from marketplace.providers.views import bp as providers_bp
@@ -108,6 +111,9 @@ def register_blueprints(app):
         engagements_bp,
         ratings_bp,
         reports_bp,
+        inspections_bp,
+        draws_bp,
+        penalties_bp,
     ):
         app.register_blueprint(blueprint)
     if app.config.get("BENCH_ROUTES"):
@@ -121,6 +127,7 @@ def register_commands(app):
     from marketplace.auth.cli import create_user_command
     from marketplace.backup import backup_command, restore_command
     from marketplace.cli import seed_demo_command
+    from marketplace.inspections.cli import inspections_cli
     from marketplace.providers.cli import notices_cli
     from marketplace.search.cli import search_cli
 
@@ -132,6 +139,7 @@ def register_commands(app):
         audit_cli,
         backup_command,
         restore_command,
+        inspections_cli,
     ):
         app.cli.add_command(command)
 

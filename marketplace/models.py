@@ -12,6 +12,19 @@ from marketplace.engagements.models import (  # noqa: F401
     SiteNotice,
 )
 from marketplace.enterprises.models import Enterprise  # noqa: F401
+from marketplace.inspections.models import (  # noqa: F401
+    Campaign,
+    CampaignUnit,
+    Check,
+    CheckFile,
+    CheckItem,
+    ConflictDeclaration,
+    Draw,
+    Finding,
+    Penalty,
+    Rectification,
+    Violation,
+)
 from marketplace.pledges.models import PledgeSignature, PledgeText  # noqa: F401
 from marketplace.providers.models import (  # noqa: F401
     Fee,

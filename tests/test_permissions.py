@@ -191,6 +191,147 @@ ROUTES = [
         {"anonymous": LOGIN, "enterprise": 200, "county_regulator": 200, "city_regulator": 200},
         403,
     ),
+    # supervision: campaigns, units, the three tiers, findings, draws, penalties
+    (
+        "GET",
+        "/inspections/campaigns",
+        {"anonymous": LOGIN, "agency": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    ("GET", "/inspections/campaigns/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/campaigns/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/inspections/campaigns/{campaign}",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/campaigns/{draft_campaign}",
+        {"anonymous": LOGIN, "city_regulator": 200, "county_regulator": 404, "agency": 404},
+        403,
+    ),
+    ("GET", "/inspections/campaigns/{draft_campaign}/edit", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/campaigns/{draft_campaign}/edit", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/campaigns/{draft_campaign}/items", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/campaigns/{draft_campaign}/items", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    (
+        "POST",
+        "/inspections/campaigns/{draft_campaign}/items/{item}/remove",
+        {"anonymous": LOGIN, "city_regulator": 302},
+        403,
+    ),
+    ("POST", "/inspections/campaigns/{campaign}/open", {"anonymous": LOGIN, "city_regulator": 302}, 403),
+    ("POST", "/inspections/campaigns/{campaign}/close", {"anonymous": LOGIN, "city_regulator": 302}, 403),
+    (
+        "GET",
+        "/inspections/campaigns/{campaign}/units",
+        {"anonymous": LOGIN, "agency": 200, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/campaigns/{campaign}/dashboard.pdf",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/campaigns/{campaign}/dashboard.xlsx",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    ("GET", "/inspections/units/{unit}", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/inspections/units/{unit}/self-check", {"anonymous": LOGIN}, 403),  # the unit's own agency only
+    ("POST", "/inspections/units/{unit}/self-check", {"anonymous": LOGIN}, 403),
+    (
+        "GET",
+        "/inspections/units/{unit}/recheck",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "POST",
+        "/inspections/units/{unit}/recheck",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    ("GET", "/inspections/units/{unit}/spot-check", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/units/{unit}/spot-check", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/units/{elsewhere_unit}", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/units/{elsewhere_unit}/recheck", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    (
+        "GET",
+        "/inspections/checks/{self_check}/files/{check_file}",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/checks/{recheck}.pdf",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/checks/{recheck}/findings/new",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "POST",
+        "/inspections/checks/{recheck}/findings/new",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    ("GET", "/inspections/findings", {"anonymous": LOGIN, "admin": 403}, 200),
+    (
+        "GET",
+        "/inspections/findings/{finding}",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "POST",
+        "/inspections/findings/{finding}",
+        {"anonymous": LOGIN, "county_regulator": 400, "city_regulator": 400},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/findings/{finding}/files/{finding_file}",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "GET",
+        "/inspections/findings/{finding}/penalty",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    (
+        "POST",
+        "/inspections/findings/{finding}/penalty",
+        {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200},
+        403,
+    ),
+    ("GET", "/inspections/violations", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/inspections/violations/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/violations/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/violations/{violation}", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/violations/{violation}", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/draws", {}, 200),
+    ("GET", "/inspections/draws/{draw}", {}, 200),
+    ("POST", "/inspections/draws/{draw}", {"city_regulator": 409}, 403),  # revealed: never again
+    ("GET", "/inspections/draws/{draw}.json", {}, 200),
+    ("GET", "/inspections/draws/{draw}/population.csv", {}, 200),
+    ("GET", "/inspections/campaigns/{campaign}/draws/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/campaigns/{campaign}/draws/new", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/conflicts", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("POST", "/inspections/conflicts", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("GET", "/penalties", {}, 200),
+    ("GET", "/penalties/{penalty}", {}, 200),
 ]
 
 CASES = [
@@ -234,8 +375,10 @@ def world(app, module_db):
         batch = notices.publish_batch(SYSTEM)
         engagements_world = _engagements(users, other, published, own)
         db.session.flush()
+        inspections_world = _inspections(users, other, engagements_world)
         return {
             **engagements_world,
+            **inspections_world,
             "logins": {role: sessions.open_session(user) for role, user in users.items()},
             "other_user": other.id,
             "county": factories.county().id,
@@ -310,6 +453,107 @@ def _engagements(users, agency_user, provider, draft):
         "report": done.report.id,
         "report_public": done.report.public_id,
         "report_no": "AP-WORLD-1",
+    }
+
+
+def _inspections(users, agency_user, engagements_world):
+    """An open campaign over the world's two reports (崇川区) and one in 通州区, its units self-checked
+    with evidence and rechecked with a finding under rectification and a penalty; a revealed draw; a
+    draft campaign with its checklist."""
+    from datetime import timedelta
+
+    from marketplace.auth.roles import Role
+    from marketplace.engagements.models import Engagement
+    from marketplace.extensions import db
+    from marketplace.inspections import draws, services
+    from marketplace.inspections.models import CampaignUnit, Party, PenaltyKind, QuotaKind, Tier, Violation
+    from tests import factories
+
+    client = users["enterprise"]
+    provider = db.session.get(Engagement, engagements_world["done"]).provider
+    elsewhere = factories.advance(
+        factories.request(client, provider, county_code="320612"), client, agency_user, report_no="AP-WORLD-3"
+    )
+    for county in ("320612", "320614"):
+        factories.UserFactory(role=Role.COUNTY_REGULATOR, county_id=factories.county(county).id)
+    city, today = users["city_regulator"], factories.soon(0)
+    values = dict(
+        name="专项整治",
+        description="",
+        period_start=today - timedelta(days=30),
+        period_end=today,
+        self_check_due=today + timedelta(days=10),
+        recheck_due=today + timedelta(days=20),
+        spot_check_due=today + timedelta(days=30),
+        quota_kind=QuotaKind.SIZE,
+        quota_value=__import__("decimal").Decimal(5),
+        category_ids=[factories.category("se_chemicals").id],
+    )
+    draft = services.create_campaign(city, **values)
+    campaign = services.open_campaign(city, services.create_campaign(city, **values))
+    unit = db.session.scalar(
+        sa.select(CampaignUnit).where(
+            CampaignUnit.campaign_id == campaign.id, CampaignUnit.county_id == factories.county().id
+        )
+    )
+    other_unit = db.session.scalar(
+        sa.select(CampaignUnit).where(
+            CampaignUnit.campaign_id == campaign.id, CampaignUnit.engagement_id == elsewhere.id
+        )
+    )
+    answers = {item.id: ("met", "") for item in services.items_for(unit)}
+    own = services.submit_check(
+        agency_user,
+        unit,
+        Tier.SELF,
+        answers=answers,
+        conclusion=services.Conclusion.COMPLIANT,
+        uploads=[factories.upload(factories.PDF, "自查.pdf")],
+    )
+    recheck = services.submit_check(
+        city, unit, Tier.RECHECK, answers=answers, conclusion=services.Conclusion.MINOR, inspectors=["陈建国"]
+    )
+    violation = db.session.scalar(sa.select(Violation).where(Violation.code == "GK-01"))
+    finding = services.record_finding(
+        city, recheck, violation_id=violation.id, facts="报告未公开", rectification_due=factories.soon(10)
+    )
+    step = services.submit_rectification(
+        agency_user, finding, note="已公开", upload=factories.upload(factories.PNG, "截图.png")
+    )
+    penalty = services.record_penalty(
+        city,
+        finding,
+        target=Party.AGENCY,
+        decision_no="（通）应急罚〔2026〕1号",
+        kind=PenaltyKind.WARNING,
+        facts="报告未公开",
+        legal_basis="《中华人民共和国安全生产法》第七十二条",
+        decided_on=today,
+        publicity_start=today,
+        publicity_end=today.replace(year=today.year + 1),
+    )
+    record = draws.commit_draw(
+        city,
+        campaign,
+        seed_source="drand round 1",
+        inspector_ids=[u.id for u in draws.candidates() if u.id != users["county_regulator"].id],
+    )
+    draws.reveal_draw(city, record, "seed-1")
+    db.session.flush()
+    return {
+        "campaign": campaign.id,
+        "draft_campaign": draft.id,
+        "item": draft.items[0].id,
+        "unit": unit.id,
+        "elsewhere_unit": other_unit.id,
+        "self_check": own.id,
+        "check_file": own.files[0].file_id,
+        "recheck": recheck.id,
+        "finding": finding.id,
+        "finding_file": step.file_id,
+        "penalty": penalty.id,
+        "draw": record.id,
+        "violation": violation.id,
     }
 
 

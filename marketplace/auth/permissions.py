@@ -181,6 +181,91 @@ def can_moderate_rating(user, engagement):
     return is_regulator(user) and engagement is not None and in_jurisdiction(user, engagement.county_id)
 
 
+# --- supervision (inspections) -------------------------------------------------------------------
+
+
+def can_manage_campaigns(user):
+    """Campaigns, their checklists and the violation catalogue are the city's; so are draws."""
+    return is_city_regulator(user)
+
+
+def can_list_campaigns(user):
+    """Regulators (their county's units, or all) and agencies (their own units)."""
+    return is_regulator(user) or is_agency(user)
+
+
+def is_unit_agency(user, unit):
+    return is_agency(user) and unit is not None and unit.provider.account_id == user.id
+
+
+def can_view_unit(user, unit, assigned=()):
+    """The agency that did the work, the regulators with jurisdiction, and the inspectors a draw
+    assigned to it (``assigned``: their inspector ids), who come from other counties."""
+    if unit is None:
+        return False
+    return (
+        is_unit_agency(user, unit)
+        or (is_regulator(user) and in_jurisdiction(user, unit.county_id))
+        or (is_regulator(user) and inspector_id(user) in assigned)
+    )
+
+
+def can_self_check(user, unit):
+    return is_unit_agency(user, unit)
+
+
+def can_recheck(user, unit):
+    """County regulators for their county's units; city regulators for every unit."""
+    return is_regulator(user) and unit is not None and in_jurisdiction(user, unit.county_id)
+
+
+def can_spot_check(user, unit, assigned=()):
+    """City regulators, and the inspectors a revealed draw assigned to the unit."""
+    return unit is not None and (is_city_regulator(user) or (is_regulator(user) and inspector_id(user) in assigned))
+
+
+def inspector_id(user):
+    """A regulator's public id in a draw's inspector pool."""
+    return f"JC{user.id:05d}" if is_regulator(user) else None
+
+
+def can_declare_conflict(user):
+    return is_regulator(user)
+
+
+def can_view_violations(user):
+    return is_regulator(user)
+
+
+def is_finding_party(user, finding):
+    """The agency (for its own or its staff's violations) or the enterprise a finding is addressed to."""
+    if finding is None:
+        return False
+    if finding.party.value == "enterprise":
+        return is_enterprise(user) and finding.enterprise.account_id == user.id
+    return is_agency(user) and finding.provider.account_id == user.id
+
+
+def can_view_finding(user, finding):
+    return is_finding_party(user, finding) or (
+        is_regulator(user) and finding is not None and in_jurisdiction(user, finding.county_id)
+    )
+
+
+def can_list_findings(user):
+    return is_regulator(user) or is_agency(user) or is_enterprise(user)
+
+
+def can_decide_finding(user, finding):
+    """Accept or return rectification evidence, record a penalty: regulators with jurisdiction."""
+    return is_regulator(user) and finding is not None and in_jurisdiction(user, finding.county_id)
+
+
+def can_see_every_penalty(user):
+    """Penalties outside their publicity period (and corrected ones) stay for regulators only."""
+    return is_regulator(user)
+
+
 def in_jurisdiction(user, county_id):
     """City regulators and admins cover every county; a county regulator only its own."""
     if is_admin(user) or is_city_regulator(user):

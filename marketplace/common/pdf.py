@@ -351,3 +351,121 @@ def pledge_certificate_pdf(
     story.append(KeepTogether([box]))
     doc.build(story, onFirstPage=_certificate_border, onLaterPages=_certificate_border)
     return buf.getvalue()
+
+
+def record_pdf(*, title, subtitle, fields, sections, signatures, footer_text, author="", font_path=None):
+    """A portrait A4 record (an inspection record): a title, a two-column table of ``fields`` (label,
+    value), ``sections`` of (heading, columns, rows) tables, and a signature block of (role, name, time)."""
+    font = register_cjk_font(font_path)
+    styles = _styles(font)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        title=title,
+        author=author,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=16 * mm,
+    )
+    story = [_p(title, styles["title"]), _p(subtitle, styles["subtitle"])]
+    pairs = [[_p(label, styles["label"]), _p(value, styles["body"])] for label, value in fields]
+    grid = Table(pairs, colWidths=[32 * mm, doc.width - 32 * mm])
+    grid.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f2f4f7")),
+            ]
+        )
+    )
+    story.append(grid)
+    for heading, columns, rows in sections:
+        story.append(CondPageBreak(30 * mm))
+        story.append(_p(heading, styles["heading"]))
+        story.append(_table(columns, rows, styles, font, doc.width) if rows else _p("—", styles["body"]))
+    if signatures:
+        story.append(CondPageBreak(40 * mm))
+        story.append(_p("签名", styles["heading"]))
+        block = Table(
+            [
+                [_p(role, styles["label"]), _p(name, styles["body"]), _p(when, styles["body"])]
+                for role, name, when in signatures
+            ],
+            colWidths=[40 * mm, doc.width - 95 * mm, 55 * mm],
+            rowHeights=[14 * mm] * len(signatures),
+        )
+        block.setStyle(
+            TableStyle(
+                [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1"))]
+            )
+        )
+        story.append(block)
+    doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
+    return buf.getvalue()
+
+
+def report_with_chart_pdf(
+    *, title, subtitle, chart, columns, rows, sections=(), footer_text, author="", font_path=None
+):
+    """A landscape A4 report: a grouped bar chart (``chart``: category names, [(series name, values)]),
+    then the table of figures and further (heading, columns, rows) sections."""
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.charts.legends import Legend
+
+    font = register_cjk_font(font_path)
+    styles = _styles(font)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=landscape(A4),
+        title=title,
+        author=author,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=15 * mm,
+    )
+    story = [_p(title, styles["title"]), _p(subtitle, styles["subtitle"])]
+    names, series = chart
+    if names and series:
+        width, height = doc.width, 70 * mm
+        drawing = Drawing(width, height)
+        bars = VerticalBarChart()
+        bars.x, bars.y, bars.width, bars.height = 30, 28, width - 190, height - 40
+        bars.data = [list(values) for _name, values in series]
+        bars.categoryAxis.categoryNames = list(names)
+        bars.categoryAxis.labels.fontName = font
+        bars.categoryAxis.labels.fontSize = 7
+        bars.categoryAxis.labels.angle = 20
+        bars.categoryAxis.labels.boxAnchor = "ne"
+        bars.valueAxis.labels.fontName = font
+        bars.valueAxis.labels.fontSize = 7
+        bars.valueAxis.valueMin = 0
+        bars.valueAxis.valueMax = 100
+        bars.valueAxis.valueStep = 20
+        palette = ["#2c7be5", "#00a36c", "#f0ad4e", "#d9534f", "#6f42c1"]
+        for i in range(len(series)):
+            bars.bars[i].fillColor = colors.HexColor(palette[i % len(palette)])
+            bars.bars[i].strokeColor = None
+        drawing.add(bars)
+        legend = Legend()
+        legend.x, legend.y = width - 150, height - 15
+        legend.fontName, legend.fontSize = font, 8
+        legend.alignment = "right"
+        legend.colorNamePairs = [
+            (colors.HexColor(palette[i % len(palette)]), name) for i, (name, _v) in enumerate(series)
+        ]
+        drawing.add(legend)
+        story.append(drawing)
+        story.append(Spacer(1, 3 * mm))
+    story.append(_table(columns, rows, styles, font, doc.width))
+    for heading, sec_columns, sec_rows in sections:
+        if sec_rows:
+            story.append(CondPageBreak(30 * mm))
+            story.append(_p(heading, styles["heading"]))
+            story.append(_table(sec_columns, sec_rows, styles, font, doc.width))
+    doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
+    return buf.getvalue()

@@ -1,0 +1,277 @@
+"""Reads of supervision: the campaigns and units a user may see, and the coverage dashboard.
+
+The dashboard counts with a fixed number of grouped queries whatever the population's size (the
+benchmark holds it to 300 ms and a bounded number of statements at 100,000 units).
+"""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, joinedload
+
+from marketplace.auth import permissions
+from marketplace.common.time import local_today
+from marketplace.extensions import db
+from marketplace.inspections.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignUnit,
+    Check,
+    Conclusion,
+    Draw,
+    Finding,
+    Penalty,
+    Rectification,
+    RectificationStep,
+    Tier,
+)
+from marketplace.providers.models import Provider
+from marketplace.reference import cache
+
+
+def campaigns_for(user):
+    """Regulators: every campaign (drafts for the city only); agencies: the campaigns with their units."""
+    query = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    if permissions.is_agency(user):
+        mine = (
+            sa.select(CampaignUnit.campaign_id)
+            .join(Provider, Provider.id == CampaignUnit.provider_id)
+            .where(Provider.account_id == user.id)
+        )
+        return query.where(Campaign.id.in_(mine), Campaign.status != CampaignStatus.DRAFT)
+    if not permissions.can_manage_campaigns(user):
+        query = query.where(Campaign.status != CampaignStatus.DRAFT)
+    return query
+
+
+def current_checks():
+    """Checks that no correction replaced."""
+    newer = aliased(Check)
+    return ~sa.exists().where(newer.supersedes_id == Check.id)
+
+
+UNIT_STATES = (
+    "no_self_check",
+    "self_non_compliant",
+    "not_rechecked",
+    "rechecked",
+    "disagreement",
+    "has_findings",
+)
+
+
+def units_query(user, campaign, *, county_id=None, state="", text=""):
+    """The units ``user`` may see in a campaign: an agency its own, a county regulator its county's."""
+    query = sa.select(CampaignUnit).where(CampaignUnit.campaign_id == campaign.id)
+    if permissions.is_agency(user):
+        query = query.join(Provider, Provider.id == CampaignUnit.provider_id).where(Provider.account_id == user.id)
+    elif permissions.is_county_regulator(user):
+        query = query.where(CampaignUnit.county_id == user.county_id)
+    elif not permissions.is_regulator(user):
+        return query.where(sa.false())
+    if county_id:
+        query = query.where(CampaignUnit.county_id == county_id)
+    if text:
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        query = query.where(CampaignUnit.unit.ilike(like))
+
+    def has(tier, *conditions):
+        return sa.exists().where(Check.unit_id == CampaignUnit.id, Check.tier == tier, *conditions)
+
+    if state == "no_self_check":
+        query = query.where(~has(Tier.SELF))
+    elif state == "self_non_compliant":
+        query = query.where(has(Tier.SELF, Check.conclusion != Conclusion.COMPLIANT, current_checks()))
+    elif state == "not_rechecked":
+        query = query.where(~has(Tier.RECHECK))
+    elif state == "rechecked":
+        query = query.where(has(Tier.RECHECK))
+    elif state == "disagreement":
+        query = query.where(
+            sa.exists().where(
+                Check.unit_id == CampaignUnit.id, Check.agrees_with_self_check.is_(False), current_checks()
+            )
+        )
+    elif state == "has_findings":
+        query = query.where(sa.exists().where(Finding.unit_id == CampaignUnit.id))
+    return query.order_by(CampaignUnit.county_id, CampaignUnit.unit)
+
+
+def unit_list_options():
+    return (joinedload(CampaignUnit.provider), joinedload(CampaignUnit.enterprise))
+
+
+def tiers_done(unit_ids):
+    """{unit id: {tier: current check}} for a page of units (one query)."""
+    done = {}
+    if not unit_ids:
+        return done
+    for check in db.session.scalars(
+        sa.select(Check).where(Check.unit_id.in_(list(unit_ids)), current_checks()).order_by(Check.id)
+    ):
+        done.setdefault(check.unit_id, {})[check.tier] = check
+    return done
+
+
+# --- the coverage dashboard ----------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """One row of the dashboard: a county, or the total."""
+
+    county_id: int | None
+    name: str
+    population: int = 0
+    self_checked: int = 0
+    self_overdue: int = 0
+    rechecked: int = 0
+    sampled: int = 0
+    spot_checked: int = 0
+    non_compliant: int = 0
+    disagreements: int = 0
+    findings: int = 0
+    rectifications_open: int = 0
+    rectifications_overdue: int = 0
+    penalties: int = 0
+    findings_by_code: dict = field(default_factory=dict)
+
+    def share(self, count):
+        return round(100 * count / self.population, 1) if self.population else 0.0
+
+    def add(self, other):
+        for name in (
+            "population",
+            "self_checked",
+            "self_overdue",
+            "rechecked",
+            "sampled",
+            "spot_checked",
+            "non_compliant",
+            "disagreements",
+            "findings",
+            "rectifications_open",
+            "rectifications_overdue",
+            "penalties",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for code, n in other.findings_by_code.items():
+            self.findings_by_code[code] = self.findings_by_code.get(code, 0) + n
+
+
+def dashboard(campaign, county_id=None, today=None):
+    """(rows per county, total) for a campaign, optionally one county's only: seven grouped queries."""
+    today = today or local_today()
+    snapshot = cache.snapshot()
+    rows = {}
+
+    def row(cid):
+        if cid not in rows:
+            county = snapshot.county_by_id.get(cid)
+            rows[cid] = Coverage(cid, county.name_zh if county else "")
+        return rows[cid]
+
+    unit_filter = [CampaignUnit.campaign_id == campaign.id]
+    check_filter = [Check.campaign_id == campaign.id]
+    finding_filter = [Finding.campaign_id == campaign.id]
+    if county_id:
+        unit_filter.append(CampaignUnit.county_id == county_id)
+        check_filter.append(Check.county_id == county_id)
+        finding_filter.append(Finding.county_id == county_id)
+
+    # 1. population
+    for cid, n in db.session.execute(
+        sa.select(CampaignUnit.county_id, sa.func.count()).where(*unit_filter).group_by(CampaignUnit.county_id)
+    ):
+        row(cid).population = n
+    # 2. units checked at each tier (corrections count once)
+    for cid, tier, n in db.session.execute(
+        sa.select(Check.county_id, Check.tier, sa.func.count(sa.distinct(Check.unit_id)))
+        .where(*check_filter)
+        .group_by(Check.county_id, Check.tier)
+    ):
+        attribute = {Tier.SELF: "self_checked", Tier.RECHECK: "rechecked", Tier.SPOT: "spot_checked"}[Tier(tier)]
+        setattr(row(cid), attribute, n)
+    # 3. non-compliant units (any tier's current check) and disagreements between tiers
+    current = sa.select(Check.county_id, Check.unit_id, Check.conclusion, Check.agrees_with_self_check).where(
+        *check_filter, current_checks()
+    )
+    current = current.subquery()
+    for cid, non_compliant, disagreements in db.session.execute(
+        sa.select(
+            current.c.county_id,
+            sa.func.count(
+                sa.distinct(sa.case((current.c.conclusion == Conclusion.NON_COMPLIANT.value, current.c.unit_id)))
+            ),
+            sa.func.count(sa.case((current.c.agrees_with_self_check.is_(False), 1))),
+        ).group_by(current.c.county_id)
+    ):
+        row(cid).non_compliant, row(cid).disagreements = non_compliant, disagreements
+    # 4. findings by code
+    for cid, code, n in db.session.execute(
+        sa.select(Finding.county_id, Finding.code, sa.func.count())
+        .where(*finding_filter)
+        .group_by(Finding.county_id, Finding.code)
+    ):
+        target = row(cid)
+        target.findings += n
+        target.findings_by_code[code] = n
+    # 5. rectifications: each asked-for one by its last step
+    last = (
+        sa.select(Rectification.finding_id, sa.func.max(Rectification.id).label("last_id"))
+        .group_by(Rectification.finding_id)
+        .subquery()
+    )
+    state = sa.select(Rectification.step).where(Rectification.id == last.c.last_id).scalar_subquery()
+    open_states = sa.or_(last.c.last_id.is_(None), state == RectificationStep.RETURNED.value)
+    for cid, waiting, overdue in db.session.execute(
+        sa.select(
+            Finding.county_id,
+            sa.func.count(sa.case((sa.or_(open_states, state == RectificationStep.SUBMITTED.value), 1))),
+            sa.func.count(sa.case((sa.and_(open_states, Finding.rectification_due < today), 1))),
+        )
+        .outerjoin(last, last.c.finding_id == Finding.id)
+        .where(*finding_filter, Finding.rectification_due.is_not(None))
+        .group_by(Finding.county_id)
+    ):
+        row(cid).rectifications_open, row(cid).rectifications_overdue = waiting, overdue
+    # 6. penalties recorded from the campaign's findings
+    for cid, n in db.session.execute(
+        sa.select(Finding.county_id, sa.func.count(Penalty.id))
+        .join(Penalty, Penalty.finding_id == Finding.id)
+        .where(*finding_filter, Penalty.supersedes_id.is_(None))
+        .group_by(Finding.county_id)
+    ):
+        row(cid).penalties = n
+    # 7. units drawn for the spot-check (the revealed draws' samples, by stratum)
+    by_name = {c.name_zh: c.id for c in snapshot.counties}
+    for sample in db.session.scalars(
+        sa.select(Draw.sample).where(Draw.campaign_id == campaign.id, Draw.revealed_at.is_not(None))
+    ):
+        for stratum, n in _strata(campaign, sample or []).items():
+            cid = by_name.get(stratum)
+            if cid is not None and (not county_id or cid == county_id):
+                row(cid).sampled += n
+    overdue = campaign.status is CampaignStatus.OPEN and today > campaign.self_check_due
+    for each in rows.values():
+        each.self_overdue = max(0, each.population - each.self_checked) if overdue else 0
+    ordered = sorted(rows.values(), key=lambda r: (snapshot.county_by_id[r.county_id].sort_order, r.county_id))
+    total = Coverage(None, "")
+    for each in ordered:
+        total.add(each)
+    return ordered, total
+
+
+def _strata(campaign, sample):
+    """Units per stratum in a sample; the stratum is not in the unit's name, so it is looked up."""
+    if not sample:
+        return {}
+    counts = {}
+    for start in range(0, len(sample), 1000):
+        for stratum, n in db.session.execute(
+            sa.select(CampaignUnit.stratum, sa.func.count())
+            .where(CampaignUnit.campaign_id == campaign.id, CampaignUnit.unit.in_(sample[start : start + 1000]))
+            .group_by(CampaignUnit.stratum)
+        ):
+            counts[stratum] = counts.get(stratum, 0) + n
+    return counts
