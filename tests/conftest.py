@@ -184,6 +184,10 @@ def db(app, module_db):
     """The database inside a savepoint of the module's transaction, rolled back when the test ends."""
     with app.app_context():
         savepoint = module_db.begin_nested()
+        # The limiter is one object for every app of the process, and an app built with
+        # RATELIMIT_ENABLED=False (test_concurrent_writes) switches it off for all of them: each test
+        # starts with the limiter as the suite's app is configured.
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
         cache.clear()  # counties and categories cached by an earlier, rolled-back test
         try:
