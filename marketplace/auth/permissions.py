@@ -224,6 +224,23 @@ def can_spot_check(user, unit, assigned=()):
     return unit is not None and (is_city_regulator(user) or (is_regulator(user) and inspector_id(user) in assigned))
 
 
+def can_record_finding(user, check):
+    """Findings come from a recheck or a spot-check: the regulators with jurisdiction over the unit, or
+    the inspector who submitted that spot-check."""
+    if check is None or check.tier.value == "self":
+        return False
+    return can_recheck(user, check.unit) or (is_regulator(user) and check.submitted_by_id == user.id)
+
+
+def can_read_check(user, check, assigned=()):
+    """An agency reads its own self-checks; regulators who may see the unit read every tier."""
+    if check is None:
+        return False
+    if is_agency(user):
+        return check.tier.value == "self" and is_unit_agency(user, check.unit)
+    return is_regulator(user) and can_view_unit(user, check.unit, assigned)
+
+
 def inspector_id(user):
     """A regulator's public id in a draw's inspector pool."""
     return f"JC{user.id:05d}" if is_regulator(user) else None

@@ -2,6 +2,7 @@
 addressed to them; optionally only those whose rectification is overdue."""
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.auth import permissions
 from marketplace.common.time import local_today
@@ -35,3 +36,8 @@ def findings_for(user, overdue_only=False):
             sa.or_(last.is_(None), last == RectificationStep.RETURNED.value),
         )
     return query
+
+
+def list_options():
+    """What a list row shows (party names, the rectification state), loaded with the page, not per row."""
+    return (selectinload(Finding.steps), joinedload(Finding.provider), joinedload(Finding.enterprise))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
@@ -78,7 +78,7 @@ def index():
     query = _filtered(form, everything)
     if request.args.get("format") == "csv":
         return _csv(db.session.scalars(query.limit(50000)).all())
-    page = paginate(query)
+    page = paginate(query.options(joinedload(Penalty.county)))
     return render_template(
         "inspections/penalties.html",
         page=page,

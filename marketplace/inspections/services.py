@@ -357,8 +357,7 @@ def save_violation(actor, violation, **values):
 def record_finding(actor, check, *, violation_id, facts, staff_member_id=None, rectification_due=None):
     """A violation found by a recheck or a spot-check, addressed to the party the catalogue names."""
     unit = check.unit
-    if check.tier is Tier.SELF or not (permissions.can_recheck(actor, unit) or check.submitted_by_id == actor.id):
-        raise PermissionDenied()
+    _require(permissions.can_record_finding(actor, check))
     if unit.campaign.status is not CampaignStatus.OPEN:
         raise CampaignNotOpen()
     errors = []

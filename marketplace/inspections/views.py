@@ -311,8 +311,7 @@ def units(campaign_id):
 def unit(unit_id):
     unit, record, assigned = _unit_or_404(unit_id)
     checks = db.session.scalars(db.select(Check).where(Check.unit_id == unit.id).order_by(Check.id)).all()
-    if permissions.is_agency(current_user):
-        checks = [c for c in checks if c.tier is Tier.SELF]
+    checks = [c for c in checks if permissions.can_read_check(current_user, c, assigned)]
     findings = db.session.scalars(db.select(Finding).where(Finding.unit_id == unit.id).order_by(Finding.id)).all()
     findings = [f for f in findings if permissions.can_view_finding(current_user, f)]
     return render_template(
@@ -412,8 +411,8 @@ def check_file(check_id, file_id):
     record = db.session.get(Check, check_id)
     if record is None:
         abort(404)
-    _unit_or_404(record.unit_id)
-    if permissions.is_agency(current_user) and record.tier is not Tier.SELF:
+    _unit, _draw, assigned = _unit_or_404(record.unit_id)
+    if not permissions.can_read_check(current_user, record, assigned):
         abort(403)
     attached = next((f for f in record.files if f.file_id == file_id), None)
     if attached is None:
@@ -431,8 +430,8 @@ def check_pdf(check_id):
     record = db.session.get(Check, check_id)
     if record is None:
         abort(404)
-    _unit_or_404(record.unit_id)
-    if record.tier is Tier.SELF or not permissions.is_regulator(current_user):
+    _unit, _draw, assigned = _unit_or_404(record.unit_id)
+    if record.tier is Tier.SELF or not permissions.can_read_check(current_user, record, assigned):
         abort(403)
     response = make_response(documents.check_record_pdf(record))
     response.headers["Content-Type"] = "application/pdf"
@@ -452,9 +451,7 @@ def finding_new(check_id):
     if record is None:
         abort(404)
     unit, _draw, _assigned = _unit_or_404(record.unit_id)
-    if record.tier is Tier.SELF or not (
-        permissions.can_recheck(current_user, unit) or record.submitted_by_id == current_user.id
-    ):
+    if not permissions.can_record_finding(current_user, record):
         abort(403)
     form = FindingForm()
     violations = services.active_violations()
@@ -498,7 +495,8 @@ def findings():
     from marketplace.inspections import finding_queries
 
     overdue_only = request.args.get("overdue") == "1"
-    page = paginate(finding_queries.findings_for(current_user, overdue_only=overdue_only))
+    query = finding_queries.findings_for(current_user, overdue_only=overdue_only)
+    page = paginate(query.options(*finding_queries.list_options()))
     return render_template(
         "inspections/findings.html", page=page, overdue_only=overdue_only, services=services, today=local_today()
     )
