@@ -16,6 +16,7 @@ from marketplace.common.actors import acting_as
 from marketplace.common.transaction import committing
 from marketplace.engagements.seed import seed_engagements
 from marketplace.extensions import db
+from marketplace.inspections.seed import seed_inspections
 from marketplace.providers.seed import seed_providers
 from marketplace.reference.models import County
 
@@ -39,7 +40,7 @@ DEMO_ACCOUNTS = [
     ("enterprise3", Role.ENTERPRISE, "邱磊", "320685", "13515136789"),
 ]
 
-SEEDERS = (seed_providers, seed_engagements)  # after the accounts, in this order
+SEEDERS = (seed_providers, seed_engagements, seed_inspections)  # after the accounts, in this order
 
 
 def seed_accounts():

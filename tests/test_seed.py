@@ -100,3 +100,39 @@ def test_every_demo_login_reaches_its_start_page(reading):
         page = client.get(location)
         assert page.status_code == 200
         assert name in page.get_data(as_text=True)
+
+
+def test_demo_supervision_has_every_tier_and_state_and_its_draws_replay(reading):
+    """A finished campaign and a running one, every tier partly done, a revealed draw with results and one
+    waiting for its seed, rectifications open, accepted and overdue, penalties in and out of public view."""
+    from marketplace.common.time import local_today
+    from marketplace.inspections import draws, queries, services
+    from marketplace.inspections.models import Campaign, Draw, Finding, Penalty
+
+    app, _output = reading
+    campaigns = {c.status.value: c for c in db.session.scalars(sa.select(Campaign))}
+    assert set(campaigns) == {"open", "closed"}
+    for campaign in campaigns.values():
+        _rows, total = queries.dashboard(campaign)
+        assert total.population > 30 and 0 < total.self_checked < total.population
+        assert 0 < total.rechecked < total.population and total.findings > 0
+    finished = queries.dashboard(campaigns["closed"])[1]
+    assert finished.spot_checked > 0 and finished.disagreements > 0 and finished.rectifications_overdue > 0
+    revealed, waiting = (
+        db.session.scalar(sa.select(Draw).where(Draw.campaign_id == campaigns[s].id)) for s in ("closed", "open")
+    )
+    assert revealed.seed is not None and draws.verify(revealed) == (True, [])
+    assert draws.results(revealed) and waiting.seed is None and waiting.sample is None
+    states = {services.rectification_state(f) for f in db.session.scalars(sa.select(Finding))}
+    assert {"open", "submitted", "returned", "accepted"} <= states
+    assert any(services.is_overdue(f) for f in db.session.scalars(sa.select(Finding)))
+    penalties = db.session.scalars(sa.select(Penalty)).all()
+    assert any(services.in_publicity(p) for p in penalties)
+    assert any(not services.in_publicity(p) for p in penalties)
+    assert any(services.published_late(p) for p in penalties)
+    assert any(p.target.value == "person" for p in penalties)
+    client = app.test_client()
+    public = client.get("/penalties").get_data(as_text=True)
+    person = next(p for p in penalties if p.target.value == "person")
+    assert services.public_name(person) in public and person.target_name not in public
+    assert local_today() < next(p for p in penalties if not services.in_publicity(p)).publicity_start

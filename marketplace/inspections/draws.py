@@ -71,9 +71,10 @@ def pending_draw(campaign):
     return db.session.scalar(sa.select(Draw).where(Draw.campaign_id == campaign.id, Draw.revealed_at.is_(None)))
 
 
-def commit_draw(actor, campaign, *, seed_source, inspector_ids):
+def commit_draw(actor, campaign, *, seed_source, inspector_ids, now=None):
     """Freeze the draw's inputs and publish them: population file and hash, quotas, inspector pool with
-    their declared conflicts, and the public value that will be the seed."""
+    their declared conflicts, and the public value that will be the seed. (``now``: the demo data's
+    history; the application always commits at the present time.)"""
     if not permissions.can_manage_campaigns(actor):
         raise PermissionDenied()
     if campaign.status is not CampaignStatus.OPEN:
@@ -123,7 +124,7 @@ def commit_draw(actor, campaign, *, seed_source, inspector_ids):
         quotas=dict(sorted(services.quotas(campaign, sizes).items())),
         inspector_pool=pool,
         seed_source=seed_source,
-        committed_at=utcnow(),
+        committed_at=now or utcnow(),
         committed_by_id=actor.id,
     )
     db.session.add(record)
@@ -139,7 +140,7 @@ def compute(record, seed):
     return sample, nt_draw.assign(sample, units, seed, pool)
 
 
-def reveal_draw(actor, record, seed):
+def reveal_draw(actor, record, seed, now=None):
     """Enter the seed once it is public; the sample and its inspectors follow, and never change."""
     if not permissions.can_manage_campaigns(actor):
         raise PermissionDenied()
@@ -152,7 +153,7 @@ def reveal_draw(actor, record, seed):
         raise DomainError(_l("Use at most %(n)d characters.", n=500), field="seed")
     sample, inspectors = compute(record, seed)
     record.seed, record.sample, record.inspectors = seed, sample, inspectors
-    record.revealed_at, record.revealed_by_id = utcnow(), actor.id
+    record.revealed_at, record.revealed_by_id = now or utcnow(), actor.id
     db.session.flush()
     return record
 
