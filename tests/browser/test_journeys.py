@@ -327,3 +327,133 @@ def test_enterprise_requests_contracts_verifies_and_rates(live_server, page, sho
     page.get_by_role("link", name=agency_name).first.click()
     expect(page.locator("#ratings")).to_contain_text("现场工作细致，报告按期交付。")
     shot(page, "profile-with-rating", full_page=True)
+
+
+COUNTY_LOGINS = {
+    "崇川区": "chongchuan",
+    "通州区": "tongzhou",
+    "海门区": "haimen",
+    "如皋市": "rugao",
+    "启东市": "qidong",
+    "海安市": "haian",
+    "如东县": "rudong",
+    "南通经济技术开发区": "etdz",
+}
+
+
+def _answer_all(page, answer="met"):
+    for radio in page.locator(f"input[type=radio][value={answer}]").all():
+        radio.check()
+
+
+def test_three_tiers_a_public_draw_anyone_replays_and_a_published_penalty(live_server, page, shot, tmp_path):
+    """The issue's story: the city opens a campaign, an agency self-checks, the county rechecks and records
+    a finding with rectification, the city commits a draw, reveals its seed, records a spot-check and a
+    penalty; the public sees the draw, replays it with scripts/verify_draw.py, and sees the penalty."""
+    from datetime import date, timedelta
+
+    from scripts import verify_draw
+
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations before consequential steps
+    today = date.today()
+
+    # the city opens a campaign over every category
+    _log_in(page, live_server, f"city@{DEMO_DOMAIN}")
+    page.get_by_role("link", name="监督检查").click()
+    page.locator("#new-campaign").click()
+    page.locator("#name").fill("2026年第四季度报告质量抽查专项行动")
+    page.locator("#period_start").fill((today - timedelta(days=400)).isoformat())
+    page.locator("#period_end").fill(today.isoformat())
+    for box in page.locator("input[name=category_ids]").all():
+        box.check()
+    page.locator("#self_check_due").fill((today + timedelta(days=10)).isoformat())
+    page.locator("#recheck_due").fill((today + timedelta(days=20)).isoformat())
+    page.locator("#spot_check_due").fill((today + timedelta(days=30)).isoformat())
+    page.get_by_label("每县（市、区）对象数", exact=True).check()
+    page.locator("#quota_value").fill("1")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("专项整治已保存为草稿")).to_be_visible()
+    campaign_url = page.url
+    page.locator("#open-campaign").click()
+    expect(page.get_by_text(re.compile(r"专项整治已启动：检查总体为 \d+ 个服务项目"))).to_be_visible()
+    shot(page, "campaign-open")
+    _log_out(page)
+
+    # an agency self-checks one of its engagements
+    _log_in(page, live_server, f"agency1@{DEMO_DOMAIN}")
+    page.goto(campaign_url)
+    page.locator("#my-units a", has_text="自查").first.click()
+    _answer_all(page)
+    page.get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("机构自查已提交。")).to_be_visible()
+    unit_url = page.url
+    county = page.locator("dt:has-text('属地') + dd").inner_text().strip()
+    _log_out(page)
+
+    # the county rechecks it, disagrees, and records a finding with rectification
+    _log_in(page, live_server, f"{COUNTY_LOGINS[county]}@{DEMO_DOMAIN}")
+    page.goto(unit_url)
+    page.locator("#do-recheck").click()
+    _answer_all(page)
+    page.locator("input[type=radio][value=not_met]").first.check()
+    page.locator("input[name^=note-]").first.fill("报告所附总平面图与现场不一致")
+    page.get_by_label("不合格", exact=True).check()
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("县级复查已提交。")).to_be_visible()
+    page.get_by_label("违法行为", exact=True).select_option(
+        page.locator("#violation_id option", has_text="SS-01").get_attribute("value")
+    )
+    page.get_by_label("查明的事实").fill("总平面布置与现场不一致，甲类仓库未体现")
+    page.get_by_label("整改期限（可选）").fill((today + timedelta(days=15)).isoformat())
+    page.locator("#record-finding").click()
+    expect(page.get_by_text("问题 SS-01 已登记。")).to_be_visible()
+    expect(page.locator("#findings + p")).to_contain_text("待整改")
+    shot(page, "unit-after-recheck")
+    _log_out(page)
+
+    # the city commits a draw, reveals the seed once it is public, spot-checks a drawn unit
+    _log_in(page, live_server, f"city@{DEMO_DOMAIN}")
+    page.goto(campaign_url)
+    page.locator("#new-draw").click()
+    page.get_by_label("种子来源").fill("福彩3D 第2026335期开奖号码")
+    page.locator("#commit-draw").click()
+    expect(page.locator("#seed-source")).to_have_text("福彩3D 第2026335期开奖号码")
+    draw_url = page.url
+    page.get_by_role("textbox", name="种子").fill("5 0 8")
+    page.locator("#reveal").click()
+    expect(page.locator("#revealed-seed")).to_have_text("5 0 8")
+    shot(page, "draw-revealed", full_page=True)
+    page.locator("#sample a").first.click()
+    page.locator("#do-spot-check").click()
+    _answer_all(page)
+    page.get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_text("市级抽查已提交。")).to_be_visible()
+
+    # and records a penalty from the county's finding
+    page.goto(unit_url)
+    page.locator("#findings + p a").first.click()
+    page.locator("#record-penalty").click()
+    page.get_by_label("处理对象").select_option(index=0)
+    page.get_by_label("决定书文号").fill("（通）应急罚〔2026〕101号")
+    page.get_by_label("种类").select_option(label="罚款")
+    page.get_by_label("罚款（元）").fill("30000")
+    page.get_by_label("决定日期").fill(today.isoformat())
+    page.get_by_label("公示开始").fill(today.isoformat())
+    page.get_by_label("公示截止").fill(today.replace(year=today.year + 1).isoformat())
+    page.locator("#submit-penalty").click()
+    expect(page.get_by_text("行政处罚已登记，并在公示期内公开。")).to_be_visible()
+    agency_link = page.get_by_role("link", name="机构主页").get_attribute("href")
+    _log_out(page)
+
+    # the public: the draw with its result, replayed from the outside; the penalty in public
+    page.goto(draw_url)
+    expect(page.locator("#sample")).to_contain_text("合格")
+    json_url = live_server + page.locator("#draw-facts a[href$='.json']").get_attribute("href")
+    assert verify_draw.main([json_url]) == 0
+    page.goto(live_server + "/penalties?lang=zh")
+    expect(page.locator("#penalties")).to_contain_text("（通）应急罚〔2026〕101号")
+    page.goto(live_server + agency_link)
+    expect(page.locator("#penalties")).to_contain_text("（通）应急罚〔2026〕101号")
+    shot(page, "profile-penalty")
