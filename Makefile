@@ -54,6 +54,7 @@ bench: setup-dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notice_pdf.py
 	$(BIN)/python bench/draw.py
+	$(BIN)/python bench/dashboard.py
 
 lint: setup-dev
 	$(BIN)/ruff check .

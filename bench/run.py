@@ -123,6 +123,7 @@ def main():
         BENCH_ROUTES="1",
         SESSION_COOKIE_SECURE="0",
         UPLOAD_FOLDER=str(work / "uploads"),
+        PUBLIC_BASE_URL="https://aq.nantong.gov.cn",  # production refuses to start without it
     )
     os.environ.update(env)
     import flask_migrate

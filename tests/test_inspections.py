@@ -169,6 +169,13 @@ def test_a_campaign_opens_with_its_checklist_drafted_and_its_population_frozen(a
     units = _units(campaign)
     assert {u.unit.split("/")[1] for u in units} >= {"AP-2026-000", "TZ-2026-001"}
     assert {u.stratum for u in units} == {"崇川区", "通州区"}
+    from marketplace.common.chain import ChainEntry
+    from marketplace.extensions import db
+
+    chained = db.session.scalars(
+        sa.select(ChainEntry.record_id).where(ChainEntry.record_type == "campaign_units")
+    ).all()
+    assert {str(u.id) for u in units} <= set(chained)  # the frozen population joins the hash chain
     assert units[0].unit.startswith(world["uscc"] + "/") or units[0].unit.split("/")[0] != ""
     texts = [i.text for i in campaign.items]
     assert any("重大危险源" in t for t in texts) and any("伪造" in t for t in texts)
@@ -352,6 +359,7 @@ def test_an_overdue_rectification_is_flagged(as_user, world, db):
     later = factories.soon(5)
     assert services.is_overdue(finding, today=later)
     assert queries.dashboard(campaign, today=later)[1].rectifications_overdue == 1
+    assert queries.dashboard(campaign)[1].rectifications_open == 1
     assert queries.dashboard(campaign)[1].rectifications_overdue == 0
 
 
@@ -403,6 +411,10 @@ def test_a_draw_is_committed_in_public_revealed_once_and_replays(as_user, world,
     data = public.get(f"/inspections/draws/{record.id}.json").get_json()
     assert data["seed"] == "3 7 5" and data["revealed_at"]
     assert len(data["sample"]) == 4
+    from marketplace.inspections import queries
+
+    by_county, total = queries.dashboard(campaign)
+    assert total.sampled == 4 and {r.name: r.sampled for r in by_county} == {"崇川区": 2, "通州区": 2}
     for unit, ids in data["inspectors"].items():
         stratum = next(r[1] for r in rows if r[0] == unit)
         assert len(ids) == 2
@@ -643,3 +655,43 @@ def test_the_dashboard_counts_with_a_fixed_number_of_statements(as_user, world, 
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) <= 8
+
+
+def test_a_penalty_is_corrected_or_set_aside_by_a_new_record_and_the_old_one_never_changes(as_user, world, db):
+    from marketplace.inspections.models import Penalty
+
+    finding = _finding(as_user, world, code="XJ-01", staff=False)
+    form = _penalty_form(target="agency", decision_no="（通）应急罚〔2026〕120号", fine_amount="50000")
+    first = Page(as_user("cc"), f"/inspections/findings/{finding.id}/penalty").submit(form)
+    old_id = int(first.headers["Location"].rsplit("/", 1)[1])
+
+    correcting = Page(as_user("cc"), f"/penalties/{old_id}/correct")
+    refused = correcting.submit({"fine_amount": "40000", "reason": ""})
+    assert refused.status_code == 200 and 'id="reason-error"' in refused.get_data(as_text=True)
+    response = correcting.submit({"fine_amount": "40000", "reason": "罚款金额笔误更正"})
+    assert response.status_code == 302
+    new_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    old, new = db.session.get(Penalty, old_id), db.session.get(Penalty, new_id)
+    assert old.fine_amount == 50000 and new.fine_amount == 40000 and new.supersedes_id == old_id
+    assert new.decision_no == old.decision_no
+
+    public = as_user(None)
+    listing = public.get("/penalties").get_data(as_text=True)
+    assert listing.count("（通）应急罚〔2026〕120号") == 1 and "40,000" in listing and "50,000" not in listing
+    assert public.get(f"/penalties/{old_id}").status_code == 404
+    assert "罚款金额笔误更正" in public.get(f"/penalties/{new_id}").get_data(as_text=True)
+    assert 'id="corrected-by"' in as_user("cc").get(f"/penalties/{old_id}").get_data(as_text=True)
+    # the replaced record cannot be corrected again; the one in force can be set aside
+    again = as_user("cc").get(f"/penalties/{old_id}/correct")
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/penalties/{old_id}")
+    aside = Page(as_user("cc"), f"/penalties/{new_id}/correct").submit({"withdraw": "y", "reason": "行政复议决定撤销"})
+    assert aside.status_code == 302
+    assert "（通）应急罚〔2026〕120号" not in public.get("/penalties").get_data(as_text=True)
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Penalty.id)).where(Penalty.decision_no == "（通）应急罚〔2026〕120号")
+        )
+        == 3
+    )
+    # another county's regulator cannot correct it
+    assert as_user("tz").get(f"/penalties/{new_id}/correct").status_code == 403

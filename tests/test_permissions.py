@@ -332,6 +332,8 @@ ROUTES = [
     ("POST", "/inspections/conflicts", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
     ("GET", "/penalties", {}, 200),
     ("GET", "/penalties/{penalty}", {}, 200),
+    ("GET", "/penalties/{penalty}/correct", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
+    ("POST", "/penalties/{penalty}/correct", {"anonymous": LOGIN, "county_regulator": 200, "city_regulator": 200}, 403),
 ]
 
 CASES = [

@@ -220,3 +220,21 @@ class PenaltyFilterForm(BaseForm):
     kind = SelectField(_l("Kind"), validators=[Optional()])
     year = SelectField(_l("Year of decision"), coerce=optional_int, validators=[Optional()])
     agency = StringField(_l("Agency"), [Optional(), MaxLength(100)], filters=[strip])
+
+
+class PenaltyCorrectionForm(PenaltyForm):
+    reason = TextAreaField(
+        _l("Why it is corrected or set aside"),
+        [Required(), MaxLength(2000)],
+        filters=[strip],
+        render_kw={"rows": 2},
+        description=_l(
+            "Published with the corrected record, e.g. a clerical error in the amount, or revoked on review."
+        ),
+    )
+    withdraw = BooleanField(
+        _l("Set the decision aside"),
+        description=_l(
+            "The decision is no longer in force (revoked on administrative review, say): it leaves public view."
+        ),
+    )

@@ -256,7 +256,16 @@ class Check(db.Model):
 
     __table_args__ = (
         sa.Index("ix_inspection_checks_unit_tier", "unit_id", "tier"),
-        sa.Index("ix_inspection_checks_campaign_county", "campaign_id", "county_id"),
+        # The dashboard's two passes, each answered from the index alone.
+        sa.Index(
+            "ix_inspection_checks_coverage",
+            "campaign_id",
+            "county_id",
+            "tier",
+            "agrees_with_self_check",
+            "supersedes_id",
+        ),
+        sa.Index("ix_inspection_checks_conclusion", "campaign_id", "conclusion", "county_id", "unit_id"),
         sa.Index("ix_inspection_checks_supersedes", "supersedes_id"),
     )
 
@@ -375,6 +384,7 @@ class Penalty(db.Model):
     publicity_end: Mapped[date]
     supersedes_id: Mapped[int | None] = mapped_column(sa.ForeignKey("penalties.id"))
     withdrawn: Mapped[bool] = mapped_column(default=False)  # a correction that sets the decision aside
+    correction_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

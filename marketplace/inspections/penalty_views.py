@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
@@ -18,25 +18,21 @@ from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
 from marketplace.extensions import db
-from marketplace.inspections import services
-from marketplace.inspections.forms import PenaltyFilterForm, PenaltyForm
+from marketplace.inspections import queries, services
+from marketplace.inspections.forms import PenaltyCorrectionForm, PenaltyFilterForm, PenaltyForm
 from marketplace.inspections.models import LABELS, Finding, Party, Penalty, PenaltyKind
 from marketplace.providers import signals
 from marketplace.providers.models import Provider
 from marketplace.reference import cache
 
 bp = Blueprint("penalties", __name__)
-_newer = aliased(Penalty)
 
 
 def public_penalties(today=None):
     """Penalties inside their publicity period, never set aside."""
     today = today or local_today()
     return sa.select(Penalty).where(
-        Penalty.withdrawn.is_(False),
-        Penalty.publicity_start <= today,
-        Penalty.publicity_end >= today,
-        ~sa.exists().where(_newer.supersedes_id == Penalty.id),
+        queries.in_force(Penalty), Penalty.publicity_start <= today, Penalty.publicity_end >= today
     )
 
 
@@ -136,9 +132,13 @@ def detail(penalty_id):
     public = db.session.scalar(public_penalties().where(Penalty.id == penalty.id).with_only_columns(Penalty.id))
     if not public and not permissions.can_see_every_penalty(current_user):
         abort(404)
+    newer = db.session.scalar(sa.select(Penalty).where(Penalty.supersedes_id == penalty.id))
     return render_template(
         "inspections/penalty.html",
         penalty=penalty,
+        newer=newer,
+        older=db.session.get(Penalty, penalty.supersedes_id) if penalty.supersedes_id else None,
+        may_correct=newer is None and permissions.can_decide_finding(current_user, penalty.finding),
         public=bool(public),
         services=services,
         deadline=services.publication_deadline(penalty.decided_on),
@@ -146,24 +146,22 @@ def detail(penalty_id):
     )
 
 
-@bp.route("/inspections/findings/<id:finding_id>/penalty", methods=["GET", "POST"])
-@permission_required(permissions.is_regulator)
-@form_view
-def new(finding_id):
-    finding = db.session.get(Finding, finding_id)
-    if finding is None:
-        abort(404)
-    if not permissions.can_decide_finding(current_user, finding):
-        abort(403)
-    form = PenaltyForm()
+def _penalty_page(finding, form, corrects=None):
+    """The penalty form, for a new decision or a correction of ``corrects``; records it when valid."""
     form.target.choices = [
         SelectChoice(party.value, f"{LABELS[party]}：{name}") for party, name in services.penalty_targets(finding)
     ]
-    if request.method == "GET":
+    if request.method == "GET" and corrects is None:
         form.legal_basis.data = finding.legal_basis
         form.facts.data = finding.facts
         form.target.data = Party.PERSON.value if finding.party is Party.PERSON else finding.party.value
+    if request.method == "GET" and corrects is not None:
+        form.process(obj=corrects)
+        form.target.data, form.kind.data = corrects.target.value, corrects.kind.value
     if form.validate_on_submit():
+        correction = {}
+        if corrects is not None:
+            correction = dict(corrects=corrects, withdrawn=bool(form.withdraw.data), reason=form.reason.data)
         with committing(form) as saved:
             penalty = services.record_penalty(
                 permissions.acting_user(),
@@ -178,19 +176,51 @@ def new(finding_id):
                 publicity_end=form.publicity_end.data,
                 fine_amount=form.fine_amount.data,
                 confiscated_amount=form.confiscated_amount.data,
+                **correction,
             )
         if saved:
-            if services.published_late(penalty):
+            if penalty.withdrawn:
+                flash(_("The decision is set aside: it has left public view; both records stay."), "success")
+            elif services.published_late(penalty):
                 flash(
                     _(
-                        "Recorded. Publication starts later than 7 working days after the decision: it is flagged as late."
+                        "Recorded. Publication starts later than 7 working days after the decision: "
+                        "it is flagged as late."
                     ),
                     "warning",
                 )
             else:
                 flash(_("Penalty recorded and published for its publicity period."), "success")
             return redirect(url_for("penalties.detail", penalty_id=penalty.id))
-    return render_template("inspections/penalty_form.html", form=form, finding=finding)
+    return render_template("inspections/penalty_form.html", form=form, finding=finding, corrects=corrects)
+
+
+@bp.route("/inspections/findings/<id:finding_id>/penalty", methods=["GET", "POST"])
+@permission_required(permissions.is_regulator)
+@form_view
+def new(finding_id):
+    finding = db.session.get(Finding, finding_id)
+    if finding is None:
+        abort(404)
+    if not permissions.can_decide_finding(current_user, finding):
+        abort(403)
+    return _penalty_page(finding, PenaltyForm())
+
+
+@bp.route("/penalties/<id:penalty_id>/correct", methods=["GET", "POST"])
+@permission_required(permissions.is_regulator)
+@form_view
+def correct(penalty_id):
+    """A correction is a new record that names the decision it replaces; the old one is never changed."""
+    penalty = db.session.get(Penalty, penalty_id)
+    if penalty is None:
+        abort(404)
+    if not permissions.can_decide_finding(current_user, penalty.finding):
+        abort(403)
+    if services.is_superseded(penalty):
+        flash(_("This decision has already been corrected: correct the record in force."), "warning")
+        return redirect(url_for("penalties.detail", penalty_id=penalty.id))
+    return _penalty_page(penalty.finding, PenaltyCorrectionForm(), corrects=penalty)
 
 
 @signals.profile_shown.connect

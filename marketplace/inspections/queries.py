@@ -44,6 +44,12 @@ def campaigns_for(user):
     return query
 
 
+def in_force(penalty):
+    """Not set aside, and not replaced by a correction (a condition on ``penalty``, the model or an alias)."""
+    newer = aliased(Penalty)
+    return sa.and_(penalty.withdrawn.is_(False), ~sa.exists().where(newer.supersedes_id == penalty.id))
+
+
 def current_checks():
     """Checks that no correction replaced."""
     newer = aliased(Check)
@@ -184,29 +190,26 @@ def dashboard(campaign, county_id=None, today=None):
         sa.select(CampaignUnit.county_id, sa.func.count()).where(*unit_filter).group_by(CampaignUnit.county_id)
     ):
         row(cid).population = n
-    # 2. units checked at each tier (corrections count once)
-    for cid, tier, n in db.session.execute(
-        sa.select(Check.county_id, Check.tier, sa.func.count(sa.distinct(Check.unit_id)))
-        .where(*check_filter)
-        .group_by(Check.county_id, Check.tier)
+    # 2. units checked at each tier and disagreements, over the checks no correction replaced: a unit has
+    # one current check per tier, so counting them counts units (one pass over a covering index)
+    superseded = sa.select(Check.supersedes_id).where(*check_filter, Check.supersedes_id.is_not(None))
+    current = Check.id.not_in(superseded)
+    for cid, tier, agrees, n in db.session.execute(
+        sa.select(Check.county_id, Check.tier, Check.agrees_with_self_check, sa.func.count())
+        .where(*check_filter, current)
+        .group_by(Check.county_id, Check.tier, Check.agrees_with_self_check)
     ):
         attribute = {Tier.SELF: "self_checked", Tier.RECHECK: "rechecked", Tier.SPOT: "spot_checked"}[Tier(tier)]
-        setattr(row(cid), attribute, n)
-    # 3. non-compliant units (any tier's current check) and disagreements between tiers
-    current = sa.select(Check.county_id, Check.unit_id, Check.conclusion, Check.agrees_with_self_check).where(
-        *check_filter, current_checks()
-    )
-    current = current.subquery()
-    for cid, non_compliant, disagreements in db.session.execute(
-        sa.select(
-            current.c.county_id,
-            sa.func.count(
-                sa.distinct(sa.case((current.c.conclusion == Conclusion.NON_COMPLIANT.value, current.c.unit_id)))
-            ),
-            sa.func.count(sa.case((current.c.agrees_with_self_check.is_(False), 1))),
-        ).group_by(current.c.county_id)
+        setattr(row(cid), attribute, getattr(row(cid), attribute) + n)
+        if agrees is False:
+            row(cid).disagreements += n
+    # 3. units any tier's current check found non-compliant (a unit counts once)
+    for cid, n in db.session.execute(
+        sa.select(Check.county_id, sa.func.count(sa.distinct(Check.unit_id)))
+        .where(*check_filter, Check.conclusion == Conclusion.NON_COMPLIANT, current)
+        .group_by(Check.county_id)
     ):
-        row(cid).non_compliant, row(cid).disagreements = non_compliant, disagreements
+        row(cid).non_compliant = n
     # 4. findings by code
     for cid, code, n in db.session.execute(
         sa.select(Finding.county_id, Finding.code, sa.func.count())
@@ -216,21 +219,24 @@ def dashboard(campaign, county_id=None, today=None):
         target = row(cid)
         target.findings += n
         target.findings_by_code[code] = n
-    # 5. rectifications: each asked-for one by its last step
+    # 5. rectifications: each asked-for one by its last step (the campaign's steps only, joined, not looked up)
+    asked = sa.select(Finding.id).where(*finding_filter, Finding.rectification_due.is_not(None))
     last = (
         sa.select(Rectification.finding_id, sa.func.max(Rectification.id).label("last_id"))
+        .where(Rectification.finding_id.in_(asked))
         .group_by(Rectification.finding_id)
         .subquery()
     )
-    state = sa.select(Rectification.step).where(Rectification.id == last.c.last_id).scalar_subquery()
-    open_states = sa.or_(last.c.last_id.is_(None), state == RectificationStep.RETURNED.value)
+    step = aliased(Rectification)
+    open_states = sa.or_(step.id.is_(None), step.step == RectificationStep.RETURNED)
     for cid, waiting, overdue in db.session.execute(
         sa.select(
             Finding.county_id,
-            sa.func.count(sa.case((sa.or_(open_states, state == RectificationStep.SUBMITTED.value), 1))),
+            sa.func.count(sa.case((sa.or_(open_states, step.step == RectificationStep.SUBMITTED), 1))),
             sa.func.count(sa.case((sa.and_(open_states, Finding.rectification_due < today), 1))),
         )
         .outerjoin(last, last.c.finding_id == Finding.id)
+        .outerjoin(step, step.id == last.c.last_id)
         .where(*finding_filter, Finding.rectification_due.is_not(None))
         .group_by(Finding.county_id)
     ):
@@ -239,19 +245,23 @@ def dashboard(campaign, county_id=None, today=None):
     for cid, n in db.session.execute(
         sa.select(Finding.county_id, sa.func.count(Penalty.id))
         .join(Penalty, Penalty.finding_id == Finding.id)
-        .where(*finding_filter, Penalty.supersedes_id.is_(None))
+        .where(
+            *finding_filter,
+            in_force(Penalty),
+        )
         .group_by(Finding.county_id)
     ):
         row(cid).penalties = n
-    # 7. units drawn for the spot-check (the revealed draws' samples, by stratum)
+    # 7. units drawn for the spot-check: nt-draw-1 takes min(quota, units) of each stratum, and the quotas
+    # published with a draw are never above the stratum's size, so a revealed draw drew its quotas
     by_name = {c.name_zh: c.id for c in snapshot.counties}
-    for sample in db.session.scalars(
-        sa.select(Draw.sample).where(Draw.campaign_id == campaign.id, Draw.revealed_at.is_not(None))
+    for quotas in db.session.scalars(
+        sa.select(Draw.quotas).where(Draw.campaign_id == campaign.id, Draw.revealed_at.is_not(None))
     ):
-        for stratum, n in _strata(campaign, sample or []).items():
+        for stratum, n in (quotas or {}).items():
             cid = by_name.get(stratum)
             if cid is not None and (not county_id or cid == county_id):
-                row(cid).sampled += n
+                row(cid).sampled += min(int(n), row(cid).population)
     overdue = campaign.status is CampaignStatus.OPEN and today > campaign.self_check_due
     for each in rows.values():
         each.self_overdue = max(0, each.population - each.self_checked) if overdue else 0
@@ -260,18 +270,3 @@ def dashboard(campaign, county_id=None, today=None):
     for each in ordered:
         total.add(each)
     return ordered, total
-
-
-def _strata(campaign, sample):
-    """Units per stratum in a sample; the stratum is not in the unit's name, so it is looked up."""
-    if not sample:
-        return {}
-    counts = {}
-    for start in range(0, len(sample), 1000):
-        for stratum, n in db.session.execute(
-            sa.select(CampaignUnit.stratum, sa.func.count())
-            .where(CampaignUnit.campaign_id == campaign.id, CampaignUnit.unit.in_(sample[start : start + 1000]))
-            .group_by(CampaignUnit.stratum)
-        ):
-            counts[stratum] = counts.get(stratum, 0) + n
-    return counts

@@ -38,7 +38,7 @@ from marketplace.inspections.models import (
     Tier,
     Violation,
 )
-from marketplace.providers.models import StaffMember
+from marketplace.providers.models import Provider, StaffMember
 from marketplace.reference.models import ServiceCategory
 
 PUBLICATION_WORKING_DAYS = 7  # a penalty decision is made public within 7 working days
@@ -189,10 +189,21 @@ def remove_item(actor, campaign, item):
 
 
 def population_query(campaign):
-    """The engagements in scope: a category of the campaign, work done, report issued within the period."""
+    """The engagements in scope: a category of the campaign, work done, report issued within the period;
+    only the columns a unit needs (a city's year is a hundred thousand rows)."""
     return (
-        sa.select(Engagement, Report)
+        sa.select(
+            Engagement.id,
+            Engagement.provider_id,
+            Engagement.enterprise_id,
+            Engagement.category_id,
+            Engagement.county_id,
+            Report.id.label("report_id"),
+            Report.report_no,
+            Provider.uscc,
+        )
         .join(Report, Report.engagement_id == Engagement.id)
+        .join(Provider, Provider.id == Engagement.provider_id)
         .where(
             Engagement.category_id.in_([c.id for c in campaign.categories]),
             Engagement.status.in_(WORK_STATUSES),
@@ -203,7 +214,8 @@ def population_query(campaign):
 
 
 def open_campaign(actor, campaign):
-    """Freeze the population (one unit per engagement in scope) and the checklist; the tiers begin."""
+    """Freeze the population (one unit per engagement in scope) and the checklist; the tiers begin.
+    The units are inserted in bulk and joined to the hash chain like any other append-only rows."""
     _require(permissions.can_manage_campaigns(actor))
     if campaign.status is not CampaignStatus.DRAFT:
         raise CampaignNotDraft()
@@ -215,24 +227,31 @@ def open_campaign(actor, campaign):
         raise DomainError(
             _l("No report in these categories was issued within the period: there is nothing to check yet.")
         )
+    from marketplace.common import chain
     from marketplace.inspections.draw import unit_name
     from marketplace.reference import cache
 
     counties = {c.id: c.name_zh for c in cache.snapshot().counties}
-    for engagement, report in rows:
-        db.session.add(
-            CampaignUnit(
-                campaign_id=campaign.id,
-                engagement_id=engagement.id,
-                report_id=report.id,
-                provider_id=engagement.provider_id,
-                enterprise_id=engagement.enterprise_id,
-                category_id=engagement.category_id,
-                county_id=engagement.county_id,
-                unit=unit_name(engagement.provider.uscc, report.report_no),
-                stratum=counties[engagement.county_id],
-            )
-        )
+    values = [
+        {
+            "campaign_id": campaign.id,
+            "engagement_id": row.id,
+            "report_id": row.report_id,
+            "provider_id": row.provider_id,
+            "enterprise_id": row.enterprise_id,
+            "category_id": row.category_id,
+            "county_id": row.county_id,
+            "unit": unit_name(row.uscc, row.report_no),
+            "stratum": counties[row.county_id],
+        }
+        for row in rows
+    ]
+    ids = []
+    for start in range(0, len(values), 5000):
+        ids += db.session.scalars(
+            sa.insert(CampaignUnit).returning(CampaignUnit.id), values[start : start + 5000]
+        ).all()
+    chain.note(db.session, CampaignUnit.__tablename__, ids)
     campaign.status, campaign.opened_at, campaign.population_size = CampaignStatus.OPEN, utcnow(), len(rows)
     db.session.flush()
     return campaign
@@ -497,17 +516,30 @@ def record_penalty(
     publicity_end,
     fine_amount=None,
     confiscated_amount=None,
+    corrects=None,
+    withdrawn=False,
+    reason="",
 ):
-    """A penalty decision, published from ``publicity_start`` to ``publicity_end``; never changed."""
+    """A penalty decision, published from ``publicity_start`` to ``publicity_end``; never changed.
+    ``corrects``: the penalty this record replaces (with ``reason``); ``withdrawn``: the decision was
+    set aside (revoked on review, say), so neither record is public any more."""
     _require(permissions.can_decide_finding(actor, finding))
     errors = []
+    if corrects is not None:
+        if corrects.finding_id != finding.id or is_superseded(corrects):
+            raise DomainError(_l("Only the decision in force can be corrected."))
+        if not (reason or "").strip():
+            errors.append(DomainError(_l("Say why the decision is corrected or set aside."), field="reason"))
     names = dict(penalty_targets(finding))
     if target not in names:
         errors.append(DomainError(_l("Choose who the decision is addressed to."), field="target"))
     decision_no = (decision_no or "").strip()
+    clash = sa.select(Penalty.id).where(Penalty.decision_no == decision_no)
+    if corrects is not None:
+        clash = clash.where(Penalty.decision_no != corrects.decision_no)
     if not decision_no:
         errors.append(DomainError(_l("This field is required."), field="decision_no"))
-    elif db.session.scalar(sa.select(Penalty.id).where(Penalty.decision_no == decision_no)):
+    elif db.session.scalar(clash):
         errors.append(DomainError(_l("A decision with this number is already recorded."), field="decision_no"))
     if not isinstance(kind, PenaltyKind):
         errors.append(DomainError(_l("Choose the kind of penalty."), field="kind"))
@@ -563,6 +595,9 @@ def record_penalty(
         decided_on=decided_on,
         publicity_start=publicity_start,
         publicity_end=publicity_end,
+        supersedes_id=corrects.id if corrects is not None else None,
+        withdrawn=bool(withdrawn),
+        correction_reason=(reason or "").strip(),
         created_by_id=actor.id,
     )
     db.session.add(penalty)
@@ -570,9 +605,18 @@ def record_penalty(
     return penalty
 
 
+def is_superseded(penalty):
+    return db.session.scalar(sa.select(Penalty.id).where(Penalty.supersedes_id == penalty.id).limit(1)) is not None
+
+
 def in_publicity(penalty, today=None):
+    """Public now: within its period, not set aside, not replaced by a correction."""
     today = today or local_today()
-    return not penalty.withdrawn and penalty.publicity_start <= today <= penalty.publicity_end
+    return (
+        not penalty.withdrawn
+        and penalty.publicity_start <= today <= penalty.publicity_end
+        and not is_superseded(penalty)
+    )
 
 
 def masked_person(name):
