@@ -695,3 +695,24 @@ def test_a_penalty_is_corrected_or_set_aside_by_a_new_record_and_the_old_one_nev
     )
     # another county's regulator cannot correct it
     assert as_user("tz").get(f"/penalties/{new_id}/correct").status_code == 403
+
+
+def test_a_draft_campaigns_checklist_is_edited_in_place_and_frozen_once_open(as_user):
+    from marketplace.extensions import db
+    from marketplace.inspections.models import Campaign, CheckItem
+
+    city = as_user("city")
+    response = Page(city, "/inspections/campaigns/new").submit(_campaign_form())
+    campaign_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    item = db.session.get(Campaign, campaign_id).items[0]
+    url = f"/inspections/campaigns/{campaign_id}/items/{item.id}"
+    empty = Page(city, url).submit({"text": ""})
+    assert empty.status_code == 200 and 'id="text-error"' in empty.get_data(as_text=True)
+    assert Page(city, url).submit({"text": "报告所述总平面布置与现场一致（含新建装置）"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CheckItem, item.id).text == "报告所述总平面布置与现场一致（含新建装置）"
+    Page(city, f"/inspections/campaigns/{campaign_id}").submit({}, action=f"/inspections/campaigns/{campaign_id}/open")
+    frozen = Page(city, url).submit({"text": "开启后再改"})
+    assert "已冻结" in frozen.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CheckItem, item.id).text == "报告所述总平面布置与现场一致（含新建装置）"

@@ -216,6 +216,8 @@ ROUTES = [
     ("POST", "/inspections/campaigns/{draft_campaign}/edit", {"anonymous": LOGIN, "city_regulator": 200}, 403),
     ("GET", "/inspections/campaigns/{draft_campaign}/items", {"anonymous": LOGIN, "city_regulator": 200}, 403),
     ("POST", "/inspections/campaigns/{draft_campaign}/items", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("GET", "/inspections/campaigns/{draft_campaign}/items/{item}", {"anonymous": LOGIN, "city_regulator": 200}, 403),
+    ("POST", "/inspections/campaigns/{draft_campaign}/items/{item}", {"anonymous": LOGIN, "city_regulator": 200}, 403),
     (
         "POST",
         "/inspections/campaigns/{draft_campaign}/items/{item}/remove",

@@ -234,6 +234,32 @@ def campaign_items(campaign_id):
     )
 
 
+@bp.route("/campaigns/<id:campaign_id>/items/<id:item_id>", methods=["GET", "POST"])
+@permission_required(permissions.can_manage_campaigns)
+@form_view
+def campaign_item_edit(campaign_id, item_id):
+    campaign = _campaign_or_404(campaign_id)
+    item = db.session.get(CheckItem, item_id)
+    if item is None or item.campaign_id != campaign.id or item.deleted_at is not None:
+        abort(404)
+    form = ItemForm(obj=item if request.method == "GET" else None)
+    form.category_id.choices = [SelectChoice(c.id, cache.snapshot().category_label(c.id)) for c in campaign.categories]
+    if form.validate_on_submit():
+        with committing(form) as saved:
+            services.save_item(
+                permissions.acting_user(),
+                campaign,
+                item,
+                category_id=form.category_id.data,
+                text=form.text.data,
+                criterion=form.criterion.data,
+            )
+        if saved:
+            flash(_("Checklist item saved."), "success")
+            return redirect(url_for("inspections.campaign_items", campaign_id=campaign.id))
+    return render_template("inspections/item_edit.html", campaign=campaign, item=item, form=form)
+
+
 @bp.post("/campaigns/<id:campaign_id>/items/<id:item_id>/remove")
 @permission_required(permissions.can_manage_campaigns)
 def campaign_item_remove(campaign_id, item_id):
