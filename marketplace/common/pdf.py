@@ -208,29 +208,42 @@ def notice_batch_pdf(
     font = register_cjk_font(font_path)
     styles = _styles(font)
     buf = io.BytesIO()
-    pagesize = landscape(A4)
-    doc = SimpleDocTemplate(
+    doc = _landscape_document(buf, title=title, author=author, subject=batch_no)
+    story = [_p(title, styles["title"]), _p(f"{batch_no}　　{published_at_text}", styles["subtitle"])]
+    story += [_p(line, styles["body"]) for line in intro_lines or ()]
+    story.append(Spacer(1, 4 * mm))
+    story.append(_table(columns, rows, styles, font, doc.width))
+    story += _sections(sections, styles, font, doc.width)
+    doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
+    return buf.getvalue()
+
+
+def _landscape_document(buf, *, title, author, subject=""):
+    return SimpleDocTemplate(
         buf,
-        pagesize=pagesize,
+        pagesize=landscape(A4),
         title=title,
         author=author,
-        subject=batch_no,
+        subject=subject,
         leftMargin=12 * mm,
         rightMargin=12 * mm,
         topMargin=12 * mm,
         bottomMargin=15 * mm,
     )
-    story = [_p(title, styles["title"]), _p(f"{batch_no}　　{published_at_text}", styles["subtitle"])]
-    story += [_p(line, styles["body"]) for line in intro_lines or ()]
-    story.append(Spacer(1, 4 * mm))
-    story.append(_table(columns, rows, styles, font, doc.width))
-    for heading, sec_columns, sec_rows in sections or ():
-        if sec_rows:
-            story.append(CondPageBreak(30 * mm))  # never a heading alone at the foot of a page
-            story.append(_p(heading, styles["heading"]))
-            story.append(_table(sec_columns, sec_rows, styles, font, doc.width))
-    doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
-    return buf.getvalue()
+
+
+def _sections(sections, styles, font, width):
+    """Headed tables, each kept with its heading (never a heading alone at the foot of a page); an
+    empty one is left out."""
+    story = []
+    for heading, columns, rows in sections or ():
+        if rows:
+            story += [
+                CondPageBreak(30 * mm),
+                _p(heading, styles["heading"]),
+                _table(columns, rows, styles, font, width),
+            ]
+    return story
 
 
 def _qr(url, size):
@@ -418,16 +431,7 @@ def report_with_chart_pdf(
     font = register_cjk_font(font_path)
     styles = _styles(font)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=landscape(A4),
-        title=title,
-        author=author,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=15 * mm,
-    )
+    doc = _landscape_document(buf, title=title, author=author)
     story = [_p(title, styles["title"]), _p(subtitle, styles["subtitle"])]
     names, series = chart
     if names and series:
@@ -462,10 +466,6 @@ def report_with_chart_pdf(
         story.append(drawing)
         story.append(Spacer(1, 3 * mm))
     story.append(_table(columns, rows, styles, font, doc.width))
-    for heading, sec_columns, sec_rows in sections:
-        if sec_rows:
-            story.append(CondPageBreak(30 * mm))
-            story.append(_p(heading, styles["heading"]))
-            story.append(_table(sec_columns, sec_rows, styles, font, doc.width))
+    story += _sections(sections, styles, font, doc.width)
     doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
     return buf.getvalue()
