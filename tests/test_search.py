@@ -464,3 +464,33 @@ def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_he
     assert ids(find("重大危险源")) == [agencies[3].id]
     assert search.out_of_step() == []
     assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is True
+
+
+SENTENCE = "我们是如东县的一家化工企业需要做危险化学品安全评价和应急预案"
+
+
+def test_a_sentence_typed_into_the_box_finds_the_agencies_its_words_describe(agencies):
+    """Every word of a sentence required found nothing, slowly; its meaningful words are ranked instead."""
+    found = ids(find(SENTENCE))
+    assert found[0] == agencies[1].id  # 危险化学品 and 安全评价 (and 企业) in one agency
+    assert set(found) >= {agencies[1].id, agencies[2].id, agencies[3].id}  # 安全评价; 应急预案
+    assert agencies[4].id not in found  # 职业卫生: none of the sentence's words
+
+
+def test_a_short_query_still_requires_every_word(agencies):
+    assert ids(find("应急预案 检测")) == []
+    assert ids(find("危化 检测")) == [agencies[2].id]
+
+
+def test_a_sentence_asks_for_a_bounded_number_of_words(agencies):
+    """The longest text the box takes, made of words agencies do use: only the most selective few are asked for."""
+    import importlib
+
+    whoosh = importlib.import_module("marketplace.search.backend")  # the module; search.backend() is the engine
+
+    engine = search.backend()
+    long_text = ("安全评价检测检验应急预案职业卫生培训危险化学品储存场所演练评估服务" * 5)[: whoosh.MAX_QUERY]
+    with engine._searcher_for_read() as searcher:
+        query, _latin = engine._text_query(searcher, long_text)
+    assert len(query.subqueries) <= whoosh.SENTENCE_TERMS
+    assert ids(find(long_text))  # and it still finds the agencies those words describe

@@ -150,6 +150,29 @@ STOP_WORDS = frozenset(
 )
 
 
+# Words a sentence typed into the search box carries that say nothing about the agency wanted (data:
+# add to it as the query logs show). Whether a word is too common to narrow the results is decided by
+# the index itself (see backend: a word most agencies use is left out of a sentence's query).
+QUERY_STOP_WORDS = frozenset(
+    "我们 我 我司 本公司 你们 您 是 的 了 和 与 及 或 在 有 为 对 把 被 要 想 需要 请 帮 帮忙 找 寻找 做 "
+    "一家 一个 一下 这 这个 那 哪 哪家 哪里 什么 怎么 如何 可以 能 能够 关于 进行 提供 服务 公司 有限公司 "
+    "方面 相关 等 一些 希望 麻烦 谢谢 推荐 靠谱 附近 本地".split()
+)
+
+
+def sentence_words(text):
+    """The distinct words of a typed sentence that can say which agency is wanted, in order: jieba's
+    words (not their parts) of two characters or more, without ``QUERY_STOP_WORDS``."""
+    import jieba
+
+    words = []
+    for word in jieba.dt.cut(text or ""):
+        word = word.strip().lower()
+        if len(word) >= 2 and word not in QUERY_STOP_WORDS and word not in words and not word.isdigit():
+            words.append(word)
+    return words
+
+
 def chinese_analyzer():
     return (
         ChineseTokenizer()

@@ -23,6 +23,11 @@ TEXT_FIELDS = ("name", "content")
 HIGHLIGHT_FIELDS = ("name", "description")
 # Snippets of the description are highlighted with the matches of the combined field.
 MAX_QUERY = 100
+# More meaningful words than this is a sentence ("we are a chemical plant in Rudong and need …"),
+# not a list of requirements: its words are ranked, not all required (see _sentence_query).
+SENTENCE_WORDS = 4
+SENTENCE_TERMS = 4  # at most this many of a sentence's words are asked for: the most selective ones
+COMMON_SHARE = 0.5  # a word more than this share of agencies use does not narrow anything
 SORTS = ("relevance", "newest", "rating")
 FORMAT_FILE = "marketplace-format"  # analysis.index_format() of the last rebuild
 
@@ -345,6 +350,9 @@ class WhooshBackend:
             return Q.Every(), []
         if re.fullmatch(r"[0-9a-z]{18}", text):  # a unified social credit code
             return Q.Term("uscc", text), []
+        sentence = self._sentence_query(searcher, text)
+        if sentence is not None:
+            return sentence
         clauses, latin = [], []
         for part in text.split(" "):
             if analysis.LATIN.match(part):
@@ -361,6 +369,42 @@ class WhooshBackend:
         if not clauses:
             return Q.NullQuery, latin
         return (Q.And(clauses) if len(clauses) > 1 else clauses[0]), latin
+
+    def _sentence_query(self, searcher, text):
+        """A long sentence typed into the box, as the words that can narrow it: stop words out, words
+        no agency uses or most agencies use out, then the ``SENTENCE_TERMS`` most selective. They are
+        ranked, not all required: the agencies that match the most of them come first. None when the
+        text is short enough to require every word (the usual, precise, search)."""
+        words = analysis.sentence_words(re.sub(r"[a-z0-9]+", " ", text))
+        if len(words) <= SENTENCE_WORDS:
+            return None
+        reader = searcher.reader()
+        limit = COMMON_SHARE * max(1, reader.doc_count())
+
+        def frequency(terms):
+            return max(reader.doc_frequency(f, alt) for f, alt in terms)
+
+        def terms_of(word):
+            return [(f, alt) for alt in (word,) + analysis.SYNONYMS.get(word, ()) for f in TEXT_FIELDS]
+
+        ranked, seen = [], set()
+        for word in words:
+            # a word the agencies never wrote as such (化工企业) is asked for by its parts (化工, 企业)
+            candidates = [word] if frequency(terms_of(word)) else [p for p, _s, _e in analysis.search_words(word)]
+            for candidate in candidates:
+                if len(candidate) < 2 or candidate in seen or candidate in analysis.QUERY_STOP_WORDS:
+                    continue
+                seen.add(candidate)
+                terms = terms_of(candidate)
+                n = frequency(terms)
+                if 0 < n <= limit:
+                    ranked.append((n, candidate, terms))
+        chosen = sorted(ranked, key=lambda item: item[0])[:SENTENCE_TERMS]
+        if not chosen:
+            return Q.NullQuery, []
+        clauses = [Q.Or([Q.Term(f, alt) for f, alt in terms]) for _frequency, _word, terms in chosen]
+        # a coordination bonus: an agency matching more of the words ranks above one matching few
+        return (Q.Or(clauses, scale=0.9) if len(clauses) > 1 else clauses[0]), []
 
     def _words_clause(self, searcher, text):
         """All of jieba's words of ``text``, each in any text field. When the whole word is itself an
