@@ -187,6 +187,10 @@ def test_a_campaign_opens_with_its_checklist_drafted_and_its_population_frozen(a
     )
     assert "已冻结" in response.get_data(as_text=True)
 
+    # the coverage table names the counties in the reader's language
+    english = as_user("city").get(f"/inspections/campaigns/{campaign.id}?lang=en").get_data(as_text=True)
+    assert "Chongchuan District" in english.split('id="coverage"')[1]
+
 
 def test_a_campaign_with_no_report_in_its_period_does_not_open_and_says_why(as_user):
     today = factories.soon(0)

@@ -126,6 +126,10 @@ def test_demo_supervision_has_every_tier_and_state_and_its_draws_replay(reading)
     states = {services.rectification_state(f) for f in db.session.scalars(sa.select(Finding))}
     assert {"open", "submitted", "returned", "accepted"} <= states
     assert any(services.is_overdue(f) for f in db.session.scalars(sa.select(Finding)))
+    from marketplace.common.time import local_date
+
+    for f in db.session.scalars(sa.select(Finding).where(Finding.rectification_due.is_not(None))):
+        assert f.rectification_due > local_date(f.created_at), (f.code, f.created_at, f.rectification_due)
     penalties = db.session.scalars(sa.select(Penalty)).all()
     assert any(services.in_publicity(p) for p in penalties)
     assert any(not services.in_publicity(p) for p in penalties)

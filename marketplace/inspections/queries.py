@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 from marketplace.auth import permissions
+from marketplace.common.i18n import current_language
 from marketplace.common.time import local_today
 from marketplace.extensions import db
 from marketplace.inspections.models import (
@@ -174,7 +175,14 @@ def dashboard(campaign, county_id=None, today=None):
     def row(cid):
         if cid not in rows:
             county = snapshot.county_by_id.get(cid)
-            rows[cid] = Coverage(cid, county.name_zh if county else "")
+            name = (
+                (county.name_en or county.name_zh)
+                if county and current_language() == "en"
+                else county.name_zh
+                if county
+                else ""
+            )
+            rows[cid] = Coverage(cid, name)
         return rows[cid]
 
     unit_filter = [CampaignUnit.campaign_id == campaign.id]

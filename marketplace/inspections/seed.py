@@ -11,7 +11,7 @@ stamp "now"); the draws go through ``draws.commit_draw`` and ``reveal_draw``, so
 """
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from marketplace.auth.demo import DEMO_DOMAIN
 from marketplace.auth.models import User
 from marketplace.auth.permissions import inspector_id
-from marketplace.common.time import local_today
+from marketplace.common.time import LOCAL_ZONE, local_today
 from marketplace.extensions import db
 from marketplace.inspections import draws, services
 from marketplace.inspections.models import (
@@ -62,7 +62,8 @@ FINDING_FOR = {  # the checklist line not met → the catalogue code it points t
 
 
 def _at(day, hour=10):
-    return datetime.combine(day, time(hour, 0), tzinfo=timezone.utc)
+    """``hour`` o'clock in Nantong on ``day`` (the office hours the records would carry)."""
+    return datetime.combine(day, time(hour, 0), tzinfo=LOCAL_ZONE)
 
 
 def _user(local):
@@ -375,7 +376,7 @@ def _running_history(rng, city, campaign, regulators, today):
         regulator = regulators.get(unit.county_id)
         if regulator is None or unit.id not in own or rng.random() > 0.15:
             continue
-        day = today - timedelta(days=rng.randint(1, 15))
+        day = today - timedelta(days=rng.randint(8, 15))  # a week or more ago: some deadlines have passed
         check = _check(
             unit,
             Tier.RECHECK,
@@ -386,7 +387,7 @@ def _running_history(rng, city, campaign, regulators, today):
             inspectors=[regulator.display_name.split()[-1]],
             own=own[unit.id].conclusion,
         )
-        findings += _findings(check, regulator, day, rng=rng, due_days=rng.choice([-3, 10, 20]) + (today - day).days)
+        findings += _findings(check, regulator, day, rng=rng, due_days=(today - day).days + rng.choice([-3, 10, 20]))
     for n, finding in enumerate(findings):
         if n % 3 == 0:
             continue  # not answered yet (overdue where its deadline has passed)
