@@ -463,7 +463,9 @@ def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_he
     assert "1 agencies out of step" in result.output
     assert ids(find("重大危险源")) == [agencies[3].id]
     assert search.out_of_step() == []
-    assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is True
+    healthy = client.get("/healthz").get_json()["checks"]["search"]
+    assert healthy["ok"] is True and healthy["out_of_step"] == 0
+    assert healthy["last_check"]["found"] == "stale"  # what the last full comparison found, and when
 
 
 SENTENCE = "我们是如东县的一家化工企业需要做危险化学品安全评价和应急预案"

@@ -142,7 +142,11 @@ def _apply(session):
     try:
         search.backend().index(documents, removed)
     except Exception:  # the commit stands; the index is healed from the database later
-        log.exception("search index not updated; it will be rebuilt at the next check")
+        log.exception("search index not updated; it will be mended at the next check")
+        try:
+            search.note_missed([int(d["id"]) for d in documents] + list(removed))
+        except OSError:  # the journal is a courtesy to /healthz; `search check` finds the miss anyway
+            log.exception("missed search write not journalled")
 
 
 @event.listens_for(Session, "after_rollback")

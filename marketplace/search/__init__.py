@@ -11,6 +11,7 @@ This package knows no domain: what a document holds and which records are indexe
 
 import fcntl
 import gc
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from flask import current_app
 
 from marketplace.common import health
+from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.search import analysis
 from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401  (the interface)
@@ -58,17 +60,55 @@ def source():
 
 
 def health_check():
+    """What /healthz reports, at a cost that does not grow with the register: whether the index opens in
+    the current format, how many documents it holds, the index writes missed since the last heal (the
+    journal ``note_missed`` keeps), and the last full comparison with the database. The full comparison
+    reads every document's version on both sides; it is `flask search check`'s (and start-up's) work."""
     state = backend().status()
     current_format = backend().stored_format() == analysis.index_format()
-    expected = source().versions()
-    behind = out_of_step(expected) if current_format else sorted(expected)
+    behind = missed()
     return {
         "ok": current_format and not behind,
         "documents": state["documents"],
-        "expected": len(expected),
         "out_of_step": len(behind),
         "format_current": current_format,
+        "last_check": last_check(),
     }
+
+
+def _journal(suffix):
+    return Path(backend().path).with_suffix(suffix)
+
+
+def note_missed(ids):
+    """Record documents whose index write failed after their commit (one appended line: several
+    workers may note at once), so that /healthz reports them at once and the next heal mends them."""
+    if not ids:
+        return
+    path = _journal(".missed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="ascii") as handle:
+        handle.write(",".join(str(int(i)) for i in ids) + "\n")
+
+
+def missed():
+    """The ids noted as missed since the last heal, in order."""
+    found = set()
+    for path in (_journal(".missed"), _journal(".missed-healing")):
+        try:
+            text = path.read_text(encoding="ascii")
+        except (FileNotFoundError, UnicodeDecodeError):
+            continue
+        found |= {int(part) for part in text.replace("\n", ",").split(",") if part.strip().isdigit()}
+    return sorted(found)
+
+
+def last_check():
+    """When the index was last compared with the database in full, and what that found (or None)."""
+    try:
+        return json.loads(_journal(".checked").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def out_of_step(expected=None):
@@ -120,7 +160,7 @@ def reindex(progress=None):
                 progress(len(chunk))
             yield docs
 
-    with _exclusive():
+    with _journal_taken(), _exclusive():
         backend().rebuild(batches())
     return len(ids)
 
@@ -129,6 +169,34 @@ def heal():
     """Check the index against the database and mend it when needed; returns the reason or None.
     A missing, corrupt or outdated index is rebuilt; a stale one has its out-of-step documents
     re-indexed (or is rebuilt when they are many)."""
+    with _journal_taken():
+        reason = _heal()
+    _journal(".checked").write_text(
+        json.dumps({"at": utcnow().isoformat(timespec="seconds"), "found": reason or "in step"}), encoding="utf-8"
+    )
+    return reason
+
+
+class _journal_taken:
+    """The missed-writes journal, taken for a heal or a rebuild (writes missed meanwhile are journalled
+    afresh), dropped when it succeeds and put back when it fails."""
+
+    def __enter__(self):
+        self.journal, self.taking = _journal(".missed"), _journal(".missed-healing")
+        try:
+            self.journal.replace(self.taking)
+        except FileNotFoundError:
+            pass
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is not None and self.taking.exists():
+            note_missed(missed())
+        self.taking.unlink(missing_ok=True)
+        return False
+
+
+def _heal():
     reason = staleness()
     if reason == "stale":
         expected = source().versions()
