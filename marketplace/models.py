@@ -2,6 +2,7 @@
 
 from marketplace.auth.models import User  # noqa: F401
 from marketplace.common.chain import ChainCheck, ChainEntry  # noqa: F401
+from marketplace.common.counters import Counter  # noqa: F401
 from marketplace.common.models import AuditLog, StoredFile  # noqa: F401
 from marketplace.engagements.models import (  # noqa: F401
     Engagement,

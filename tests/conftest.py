@@ -22,6 +22,7 @@ from marketplace import create_app, search
 from marketplace.config import TestingConfig
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
+from marketplace.providers import directory
 from marketplace.reference import cache
 from tests import dbutil, live
 from tests.browser.chromium import CHROMIUM
@@ -190,6 +191,7 @@ def db(app, module_db):
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
         cache.clear()  # counties and categories cached by an earlier, rolled-back test
+        directory.forget_figures()  # the home page's figures, counted in an earlier, rolled-back test
         try:
             yield _db
         finally:

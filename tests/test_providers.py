@@ -385,6 +385,27 @@ def test_the_home_page_and_the_directory_say_what_they_count(client, db, make_us
     assert "可供企业选择" in zh and "另有 1 家暂停" in zh
 
 
+def test_the_home_pages_figures_are_counted_once_and_again_after_any_worker_changes_the_register(
+    client, db, make_user, search_index
+):
+    """The figures were two aggregates over every agency on each visit (73 ms at 50,000 agencies); they
+    are counted once per change of the register, which a counter in the database tells every worker."""
+    from marketplace.common import counters
+    from tests.test_query_counts import counting
+
+    factories.publish(make_user(Role.AGENCY), n=41, name="南通首家安全技术有限公司")
+    db.session.commit()
+    assert re.search(r'id="published-count">1<', client.get("/?lang=en").get_data(as_text=True))
+    with counting(db.engine) as statements:
+        client.get("/?lang=en")
+    assert not [s for s in statements if "count(" in s.lower() and "providers" in s]  # from the cache
+    before = counters.value("providers")
+    factories.publish(make_user(Role.AGENCY), n=42, name="南通第二安全技术有限公司")
+    db.session.commit()  # as another worker's request would
+    assert counters.value("providers") > before
+    assert re.search(r'id="published-count">2<', client.get("/?lang=en").get_data(as_text=True))
+
+
 def test_new_pledge_version_asks_agencies_to_sign_again_then_marks_outdated(app, client, db, make_user, login_as):
     from marketplace.common.time import utcnow
     from marketplace.pledges import services as pledges

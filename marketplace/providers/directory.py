@@ -8,9 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace import search
+from marketplace.common import counters
 from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
+from marketplace.providers import indexing
 from marketplace.providers.models import LISTED_STATUSES as LISTED
 from marketplace.providers.models import (
     Provider,
@@ -164,9 +166,31 @@ def not_comparable(ids, compared):
     return list(suspended), unlisted
 
 
+_figures = {}  # this process's key figures, with the register counter they were counted at
+
+
 def key_figures():
     """Counts for the home page, each saying what it counts: agencies enterprises can choose
-    (published), those listed but suspended, and per county how many choosable agencies serve it."""
+    (published), those listed but suspended, and per county how many choosable agencies serve it.
+    Counted again only after the register changed (``counters``: one primary-key read per page, not
+    two aggregates over every agency)."""
+    if indexing.changes_pending():  # this transaction's own uncommitted changes: counted as it sees them
+        return _count_figures()
+    generation = counters.value("providers")
+    cached = _figures.get("current")
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    figures = _count_figures()
+    _figures["current"] = (generation, figures)
+    return figures
+
+
+def forget_figures():
+    """Drop this process's cached figures (tests roll the counter back with the data)."""
+    _figures.clear()
+
+
+def _count_figures():
     by_status = dict(
         db.session.execute(
             sa.select(Provider.status, sa.func.count(Provider.id))

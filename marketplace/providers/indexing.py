@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace import search
+from marketplace.common import counters
 from marketplace.extensions import db
 from marketplace.providers.models import LISTED_STATUSES as LISTED
 from marketplace.providers.models import Fee, Provider, Qualification, StaffMember
@@ -98,6 +99,12 @@ def mark_changed(provider_ids, session=None):
     (session or db.session).info.setdefault(PENDING_IDS, set()).update(provider_ids)
 
 
+def changes_pending(session=None):
+    """Whether this transaction changed agencies it has not committed yet (what it reads of the register
+    is its own, not what the other workers see)."""
+    return bool((session or db.session).info.get(PENDING_IDS))
+
+
 def _provider_id(obj):
     if isinstance(obj, Provider):
         return obj.id
@@ -121,9 +128,15 @@ def _searching():
 
 @event.listens_for(Session, "before_commit")
 def _prepare(session):
-    if not session.info.get(PENDING_IDS) or not _searching():
+    if not session.info.get(PENDING_IDS) or not has_app_context():
         return
     session.flush()
+    # The register changed: every worker's cache of it (the home page's figures) is out of date once
+    # this commits. Last in the transaction, so the counter's row is locked only while it commits.
+    counters.bump(session.connection(), "providers")
+    if not _searching():
+        session.info.pop(PENDING_IDS, None)
+        return
     ids = sorted(session.info.pop(PENDING_IDS, set()))
     # A new version of each document, written with the commit (the index learns it after, or heals).
     session.execute(
