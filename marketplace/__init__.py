@@ -116,10 +116,6 @@ def register_blueprints(app):
         penalties_bp,
     ):
         app.register_blueprint(blueprint)
-    if app.config.get("BENCH_ROUTES"):
-        from marketplace.site.bench_views import bp as bench_bp
-
-        app.register_blueprint(bench_bp)
 
 
 def register_commands(app):

@@ -103,7 +103,6 @@ class BaseConfig:
     SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "10"))
     # Counties and categories are cached per worker; an edit shows in the other workers after this.
     REFERENCE_CACHE_SECONDS = 30
-    BENCH_ROUTES = _bool("BENCH_ROUTES")  # the benchmark's bare one-row route; never in production
     # A TrueType CJK font to embed in PDFs instead of the packaged Noto Sans SC (rendercv-fonts).
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
 
