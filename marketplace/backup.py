@@ -34,6 +34,7 @@ from marketplace.common import chain
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.search import analysis
+from marketplace.search.models import FTS_TABLE
 
 FORMAT = 1
 MANIFEST, MANIFEST_HASH = "manifest.json", "manifest.sha256"
@@ -56,13 +57,21 @@ def _libpq_url(url):
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _tables(connection):
-    return sorted(name for name in sa.inspect(connection).get_table_names() if name != "alembic_version")
+def counted_tables(connection):
+    """The tables whose rows are counted: not SQLite's FTS5 storage of the search index, whose row count
+    depends on how its segments were last merged, not on what it holds."""
+    return sorted(
+        name
+        for name in sa.inspect(connection).get_table_names()
+        if name != "alembic_version" and not name.startswith(FTS_TABLE)
+    )
 
 
 def describe(connection):
     """Row counts, the schema revision, the chain head and the stored files, as this connection sees them."""
-    counts = {t: connection.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in _tables(connection)}
+    counts = {
+        t: connection.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in counted_tables(connection)
+    }
     revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     seq, digest = chain.head(connection)
     files = connection.execute(sa.text("SELECT path, sha256, size FROM stored_files ORDER BY id")).all()

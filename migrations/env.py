@@ -93,6 +93,15 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
 
+    def include_name(name, type_, parent_names):
+        """What the models cannot describe is the migrations' alone: SQLite's FTS5 table (with its
+        shadow tables and vocabulary) and PostgreSQL's GIN index of the search index."""
+        if type_ == "table" and name.startswith("search_fts"):
+            return False
+        return not (type_ == "index" and name == "ix_search_documents_terms")
+
+    conf_args.setdefault("include_name", include_name)
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

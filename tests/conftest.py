@@ -192,6 +192,7 @@ def db(app, module_db):
         limiter.reset()
         cache.clear()  # counties and categories cached by an earlier, rolled-back test
         directory.forget_figures()  # the home page's figures, counted in an earlier, rolled-back test
+        search.forget()  # what this worker keeps of the index, read in an earlier, rolled-back test
         try:
             yield _db
         finally:

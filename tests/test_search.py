@@ -1,4 +1,7 @@
-"""Chinese full-text search over agencies: analysis, pinyin, facets, sync after commit, healing."""
+"""Chinese full-text search over agencies: analysis, pinyin, facets, sync with commits, healing.
+
+Every test runs on each backend (the database's own full-text search and Whoosh), except those marked
+with the backends they are about: healing a Whoosh index that fell behind, a database index that cannot."""
 
 import re
 import shutil
@@ -13,6 +16,27 @@ from marketplace.providers.models import Provider, provider_categories
 from marketplace.search import SearchQuery
 from tests import factories
 from tests.conftest import building
+
+BACKENDS = ("database", "whoosh")
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("engine", marker.args if marker else BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engine(request, app):
+    """The backend under test, in place of the app's own for the module's tests that ask for it."""
+    previous = app.extensions["search"]
+    app.extensions["search"] = search.make_backend(app, request.param)
+    yield request.param
+    app.extensions["search"] = previous
+
+
+whoosh_only = pytest.mark.backends("whoosh")
+database_only = pytest.mark.backends("database")
 
 
 def ids(result):
@@ -112,6 +136,7 @@ def test_a_rolled_back_change_never_reaches_the_index(agencies, db):
     assert agencies[4].id in ids(find("明德"))
 
 
+@whoosh_only
 def test_deleting_the_index_heals_from_the_database(agencies, app):
     shutil.rmtree(search.backend().path)
     search.backend().close()
@@ -120,6 +145,7 @@ def test_deleting_the_index_heals_from_the_database(agencies, app):
     assert ids(find("众安")) == [agencies[3].id]
 
 
+@whoosh_only
 def test_a_corrupt_index_heals(agencies, app):
     import glob
 
@@ -132,12 +158,15 @@ def test_a_corrupt_index_heals(agencies, app):
     assert ids(find("明德")) == [agencies[4].id]
 
 
-def test_an_index_built_by_an_earlier_analysis_is_rebuilt(agencies, app):
+def test_an_index_built_by_an_earlier_analysis_is_rebuilt(agencies, app, engine, db):
     import os
 
-    marker = os.path.join(search.backend().path, "marketplace-format")
-    with open(marker, "w", encoding="utf-8") as handle:
-        handle.write("an-older-format")
+    if engine == "whoosh":
+        marker = os.path.join(search.backend().path, "marketplace-format")
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write("an-older-format")
+    else:
+        db.session.execute(sa.text("UPDATE search_settings SET value = 'an-older-format' WHERE name = 'format'"))
     assert search.staleness() == "outdated"
     assert search.heal() == "outdated"
     assert search.staleness() is None
@@ -155,25 +184,26 @@ def test_a_dictionary_word_the_index_has_not_seen_is_found_by_its_parts(agencies
     # An index built before 职业卫生技术服务 joined the dictionary holds only its parts.
     import importlib
 
-    module = importlib.import_module("marketplace.search.backend")
+    module = importlib.import_module("marketplace.search.querying")
     covering = module._covering_words
     monkeypatch.setattr(
         module,
         "_covering_words",
-        lambda text, tokens, reader: covering(text, tokens, _Without(reader, "职业卫生技术服务")),
+        lambda text, tokens, lexicon: covering(text, tokens, _Without(lexicon, "职业卫生技术服务")),
     )
     assert ids(find("职业卫生技术服务")) == [agencies[4].id]
     assert ids(find("职业卫生飞船")) == []  # a word no agency uses still finds nothing
 
 
 class _Without:
-    def __init__(self, reader, word):
-        self.reader, self.word = reader, word
+    def __init__(self, lexicon, word):
+        self.lexicon, self.word = lexicon, word
 
     def __contains__(self, key):
-        return key[1] != self.word and key in self.reader
+        return key[1] != self.word and key in self.lexicon
 
 
+@whoosh_only
 def test_an_agency_committed_while_the_index_was_unavailable_is_found_after_the_heal(
     agencies, db, make_user, monkeypatch
 ):
@@ -401,6 +431,7 @@ def _write_in_another_process(path, start, count, ready):
         )
 
 
+@whoosh_only
 def test_two_processes_writing_at_once_both_land(tmp_path):
     import multiprocessing
 
@@ -426,6 +457,7 @@ def test_two_processes_writing_at_once_both_land(tmp_path):
     engine.close()
 
 
+@whoosh_only
 def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_healed(agencies, db, app, client):
     """An index write that timed out after the database committed (another worker held the index)
     left the index behind while `search check` and /healthz still said "in step": only the document
@@ -486,13 +518,85 @@ def test_a_short_query_still_requires_every_word(agencies):
 
 def test_a_sentence_asks_for_a_bounded_number_of_words(agencies):
     """The longest text the box takes, made of words agencies do use: only the most selective few are asked for."""
-    import importlib
+    from marketplace.search import querying
 
-    whoosh = importlib.import_module("marketplace.search.backend")  # the module; search.backend() is the engine
-
-    engine = search.backend()
-    long_text = ("安全评价检测检验应急预案职业卫生培训危险化学品储存场所演练评估服务" * 5)[: whoosh.MAX_QUERY]
-    with engine._searcher_for_read() as searcher:
-        query, _latin = engine._text_query(searcher, long_text)
-    assert len(query.subqueries) <= whoosh.SENTENCE_TERMS
+    long_text = ("安全评价检测检验应急预案职业卫生培训危险化学品储存场所演练评估服务" * 5)[: querying.MAX_QUERY]
+    plan = search.backend().plan(long_text)
+    assert isinstance(plan, querying.Any) and plan.ranked
+    assert 1 < len(plan.parts) <= querying.SENTENCE_TERMS
     assert ids(find(long_text))  # and it still finds the agencies those words describe
+
+
+@database_only
+def test_a_database_index_changes_with_the_commit_and_never_needs_healing(agencies, db, make_user, client):
+    provider, _ = factories.publish(make_user(Role.AGENCY), n=398, name="南通博远安全科技有限公司")
+    assert ids(find("博远")) == []  # not before the commit
+    db.session.commit()
+    assert ids(find("博远")) == [provider.id]
+    assert search.staleness() is None and search.out_of_step() == []
+    health = client.get("/healthz").get_json()["checks"]["search"]
+    assert health["ok"] is True and health["backend"] == "database" and health["documents"] == 5
+
+
+@database_only
+def test_an_index_write_that_fails_fails_the_whole_commit(agencies, db, make_user, monkeypatch):
+    """The index is written by the transaction itself: when it cannot be, nothing is saved."""
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT INTO search_documents", {}, Exception("disk full"))
+
+    monkeypatch.setattr(search.backend(), "index", broken)
+    factories.publish(make_user(Role.AGENCY), n=397, name="南通博瑞安全科技有限公司")
+    with pytest.raises(sa.exc.OperationalError):
+        db.session.commit()
+    db.session.rollback()
+    monkeypatch.undo()
+    assert db.session.scalar(sa.select(Provider.id).where(Provider.name == "南通博瑞安全科技有限公司")) is None
+    assert ids(find("博瑞")) == [] and search.staleness() is None
+
+
+@database_only
+def test_another_workers_edit_shows_on_the_next_search(agencies, db, make_user):
+    """Each worker keeps the documents' filters and facets in memory; an edit committed by another
+    reaches them on their next search, by reading only the rows written since."""
+    from marketplace.search.database import DatabaseBackend
+
+    worker = DatabaseBackend()  # a second worker's copy
+    chongchuan = factories.county("320613").id
+    assert worker.search(SearchQuery(county_id=chongchuan)).total == 2
+    services.suspend(make_user(Role.CITY_REGULATOR), agencies[1], "暂停整改")
+    services.withdraw(agencies[3].account, agencies[3])
+    db.session.commit()
+    result = worker.search(SearchQuery(county_id=chongchuan))
+    assert ids(result) == [agencies[1].id] and result.facets["status"] == {"suspended": 1}
+    assert worker.search(SearchQuery(text="众安")).total == 0
+
+
+@database_only
+def test_a_worker_that_waited_for_another_rebuild_does_not_rebuild_again(agencies, db, monkeypatch):
+    rebuilt = []
+    monkeypatch.setattr(search.backend(), "_empty", lambda connection, gen: rebuilt.append(gen))
+    assert search.reindex(force=False) == 4 and rebuilt == []  # the format is current: nothing to do
+    search.reindex()
+    assert len(rebuilt) == 1
+
+
+def test_an_agency_the_whole_query_names_ranks_above_one_with_a_rare_word_of_it_in_its_name(agencies, db, make_user):
+    """The demo's 南通安泰安全 listed 海安安泰检测 first: it holds the rare 安泰 in its name and 南通, 安全 in its
+    text, words most agencies use and BM25 counts for next to nothing."""
+    other, _ = factories.publish(
+        make_user(Role.AGENCY),
+        n=396,
+        name="海安安泰检测技术有限公司",
+        description="海安安泰检测技术有限公司专业从事安全检测，服务南通市海安及周边地区企业。",
+    )
+    for n, town in enumerate(("崇川", "港闸", "通州", "如东", "启东", "海门")):
+        factories.publish(
+            make_user(Role.AGENCY),
+            n=380 + n,
+            name=f"{town}众诚技术服务有限公司",
+            description="为南通企业提供安全服务。",
+        )
+    db.session.commit()
+    found = ids(find("南通安泰安全"))
+    assert found[:2] == [agencies[1].id, other.id]

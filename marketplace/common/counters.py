@@ -17,8 +17,10 @@ class Counter(db.Model):
 
 def bump(connection, name):
     """Count one more change of ``name`` in the transaction of ``connection`` (a session's, during its
-    flush); the row exists from the migration."""
-    connection.execute(sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+    flush), and return the new count; the row exists from the migration."""
+    return connection.execute(
+        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()
 
 
 def value(name):

@@ -143,7 +143,11 @@ def _prepare(session):
         sa.update(Provider).where(Provider.id.in_(ids)).values(search_seq=Provider.search_seq + 1),
         execution_options={"synchronize_session": "fetch"},
     )
-    session.info[PENDING_DOCUMENTS] = SOURCE.documents(ids, session)
+    documents, removed = SOURCE.documents(ids, session)
+    if search.backend().transactional:  # an index in the database: written in this very transaction
+        search.backend().index(documents, removed, connection=session.connection())
+    else:  # an index of its own: written once the data it follows is committed
+        session.info[PENDING_DOCUMENTS] = (documents, removed)
 
 
 @event.listens_for(Session, "after_commit")

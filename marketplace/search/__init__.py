@@ -1,6 +1,13 @@
-"""Search: one small interface (index, remove, search, status) with a Whoosh backend, fed by a
-document source that the app factory names (``providers.indexing.SOURCE``), kept in step by that
-source's session hooks, and healed from the database when it is missing, stale or corrupt.
+"""Search: one small interface (index, remove, search, status) with two backends, fed by a document
+source that the app factory names (``providers.indexing.SOURCE``) and kept in step by that source's
+session hooks:
+
+- ``database`` (``search.database``): SQLite FTS5 or PostgreSQL full-text search, written in the
+  transaction of the change, so it never drifts; the default on both engines (README: why);
+- ``whoosh`` (``search.backend``): an index in a folder per server, written after the commit and
+  healed from the database when it is missing, stale or corrupt.
+
+``SEARCH_BACKEND`` chooses ("auto": the default for the database engine).
 
 Every document carries a sequence number that its source counts up with each commit that changes it;
 the index keeps the number of the document it holds. Comparing the two lists (``out_of_step``) finds
@@ -16,25 +23,29 @@ import logging
 import warnings
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.common import health
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
 from marketplace.search import analysis
-from marketplace.search.backend import SearchQuery, WhooshBackend  # noqa: F401  (the interface)
+from marketplace.search.backend import WhooshBackend
+from marketplace.search.database import DatabaseBackend
+from marketplace.search.querying import SearchQuery  # noqa: F401  (the interface)
 
 log = logging.getLogger(__name__)
 BATCH = 500
 # Above this share of out-of-step documents, a heal rebuilds the whole index instead.
 REBUILD_SHARE = 0.2
+# The default backend per database engine: the fastest that passes every search test (docs/benchmarks.md).
+DEFAULT_BACKEND = {"sqlite": "database", "postgresql": "database"}
 
 
 def init_app(app, source):
     """Open the index for ``app``; ``source`` has ``versions()``, ``ids()`` and ``documents(ids)``."""
     analysis.init_jieba(Path(app.instance_path) / "jieba-cache")
-    folder = Path(app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index")
-    app.extensions["search"] = WhooshBackend(folder, app.config.get("SEARCH_WRITE_TIMEOUT", 10.0))
+    app.extensions["search"] = make_backend(app)
     app.extensions["search_source"] = source
     health.register_check("search", health_check)
     if app.config.get("SEARCH_HEAL_ON_START", True):
@@ -45,6 +56,24 @@ def init_app(app, source):
                 log.info(
                     "search index not checked at start (%s); `flask search check` does it later", exc.__class__.__name__
                 )
+
+
+def backend_name(app):
+    """The backend ``app`` uses: SEARCH_BACKEND, or the default for its database engine."""
+    chosen = app.config.get("SEARCH_BACKEND") or "auto"
+    if chosen == "auto":
+        engine = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+        chosen = DEFAULT_BACKEND.get(engine, "whoosh")
+    if chosen not in ("database", "whoosh"):
+        raise RuntimeError(f"SEARCH_BACKEND must be auto, database or whoosh, not {chosen!r}")
+    return chosen
+
+
+def make_backend(app, name=None):
+    if (name or backend_name(app)) == "database":
+        return DatabaseBackend()
+    folder = Path(app.config.get("SEARCH_INDEX_DIR") or Path(app.instance_path) / "search-index")
+    return WhooshBackend(folder, app.config.get("SEARCH_WRITE_TIMEOUT", 10.0))
 
 
 def is_configured(app):
@@ -69,6 +98,7 @@ def health_check():
     behind = missed()
     return {
         "ok": current_format and not behind,
+        "backend": backend_name(current_app),
         "documents": state["documents"],
         "out_of_step": len(behind),
         "format_current": current_format,
@@ -81,7 +111,7 @@ def _journal(suffix):
 
 
 def note_missed(ids):
-    """Record documents whose index write failed after their commit (one appended line: several
+    """(Whoosh) Record documents whose index write failed after their commit (one appended line: several
     workers may note at once), so that /healthz reports them at once and the next heal mends them."""
     if not ids:
         return
@@ -92,7 +122,9 @@ def note_missed(ids):
 
 
 def missed():
-    """The ids noted as missed since the last heal, in order."""
+    """The ids noted as missed since the last heal, in order (none: a database index misses nothing)."""
+    if backend().transactional:
+        return []
     found = set()
     for path in (_journal(".missed"), _journal(".missed-healing")):
         try:
@@ -106,6 +138,8 @@ def missed():
 def last_check():
     """When the index was last compared with the database in full, and what that found (or None)."""
     try:
+        if backend().transactional:
+            return json.loads(backend().setting("checked") or "null")
         return json.loads(_journal(".checked").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
@@ -125,6 +159,10 @@ def out_of_step(expected=None):
 def staleness():
     """Why the index must be rebuilt ("missing", "corrupt", "outdated", "stale"), or None when it is in step."""
     engine = backend()
+    if engine.transactional:
+        if engine.stored_format() != analysis.index_format():
+            return "outdated"
+        return "stale" if out_of_step() else None
     if not engine.exists():
         return "missing"
     state = None
@@ -147,8 +185,10 @@ def staleness():
     return None
 
 
-def reindex(progress=None):
-    """Rebuild the whole index from the database; ``progress(n)`` is told of each batch."""
+def reindex(progress=None, force=True):
+    """Rebuild the whole index from the database; ``progress(n)`` is told of each batch. A database
+    index is rebuilt in one transaction; unless ``force``, a process that waited for another's rebuild
+    does not rebuild again."""
     ids = source().ids()
 
     def batches():
@@ -160,6 +200,10 @@ def reindex(progress=None):
                 progress(len(chunk))
             yield docs
 
+    if backend().transactional:  # one transaction, which the other workers wait for
+        backend().rebuild(batches(), force=force)
+        db.session.commit()
+        return len(ids)
     with _journal_taken(), _exclusive():
         backend().rebuild(batches())
     return len(ids)
@@ -169,12 +213,24 @@ def heal():
     """Check the index against the database and mend it when needed; returns the reason or None.
     A missing, corrupt or outdated index is rebuilt; a stale one has its out-of-step documents
     re-indexed (or is rebuilt when they are many)."""
+    if backend().transactional:
+        reason = _heal()
+        backend().note_check(_check_record(reason))
+        db.session.commit()
+        return reason
     with _journal_taken():
         reason = _heal()
-    _journal(".checked").write_text(
-        json.dumps({"at": utcnow().isoformat(timespec="seconds"), "found": reason or "in step"}), encoding="utf-8"
-    )
+    _journal(".checked").write_text(_check_record(reason), encoding="utf-8")
     return reason
+
+
+def _check_record(reason):
+    return json.dumps({"at": utcnow().isoformat(timespec="seconds"), "found": reason or "in step"})
+
+
+def forget():
+    """Drop what this worker keeps in memory of the index (tests do, after rolling the database back)."""
+    backend().forget()
 
 
 class _journal_taken:
@@ -203,6 +259,10 @@ def _heal():
         behind = out_of_step(expected)
         if behind and len(behind) <= REBUILD_SHARE * max(len(expected), 1):
             log.info("search index stale: re-indexing %d document(s)", len(behind))
+            if backend().transactional:
+                for start in range(0, len(behind), BATCH):
+                    backend().index(*source().documents(behind[start : start + BATCH]))
+                return reason
             with _exclusive():
                 for start in range(0, len(behind), BATCH):
                     chunk = behind[start : start + BATCH]
@@ -210,7 +270,8 @@ def _heal():
             return reason
     if reason:
         log.info("search index %s: rebuilding", reason)
-        reindex()
+        # a database index: a worker that waited for another's rebuild of an outdated index stops there
+        reindex(force=reason != "outdated")
     return reason
 
 

@@ -1,72 +1,22 @@
-"""The search interface, and its Whoosh implementation (one index per server, under instance/).
-
-A shared backend for a province-wide deployment would implement the same four methods.
+"""The Whoosh backend: one index per server, in a folder under instance/, written after each commit and
+healed from the database when it falls behind (see ``search``). It runs the plans of ``querying``.
 """
 
 import os
-import re
 import shutil
 import threading
-import unicodedata
-from dataclasses import dataclass, field
 
 from whoosh import fields, index
 from whoosh import query as Q
 from whoosh.analysis import RegexTokenizer
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 
-from marketplace.search import analysis
+from marketplace.search import analysis, querying
+from marketplace.search.querying import Hit, SearchResult
 
-# The name is its own field (boosted, so name hits rank first); everything else is one field:
-# a word then costs two posting lists instead of six.
-TEXT_FIELDS = ("name", "content")
 HIGHLIGHT_FIELDS = ("name", "description")
 # Snippets of the description are highlighted with the matches of the combined field.
-MAX_QUERY = 100
-# More meaningful words than this is a sentence ("we are a chemical plant in Rudong and need …"),
-# not a list of requirements: its words are ranked, not all required (see _sentence_query).
-SENTENCE_WORDS = 4
-SENTENCE_TERMS = 4  # at most this many of a sentence's words are asked for: the most selective ones
-COMMON_SHARE = 0.5  # a word more than this share of agencies use does not narrow anything
-SORTS = ("relevance", "newest", "rating")
 FORMAT_FILE = "marketplace-format"  # analysis.index_format() of the last rebuild
-
-
-@dataclass
-class SearchQuery:
-    text: str = ""
-    category_id: int | None = None
-    county_id: int | None = None
-    pledge_min: int | None = None  # pledge_version at least …
-    pledge_max: int | None = None  # … or below (older versions)
-    sort: str = "relevance"
-    page: int = 1
-    per_page: int = 20
-
-
-@dataclass
-class Hit:
-    provider_id: int
-    highlights: dict = field(default_factory=dict)
-
-
-@dataclass
-class SearchResult:
-    hits: list
-    total: int
-    page: int
-    pages: int
-    facets: dict
-    suggestion: str | None = None
-
-
-SUGGEST_MIN_LETTERS = 4
-
-
-def clean_text(text):
-    """What a visitor typed, made safe: no control characters, bounded, lower-case latin."""
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in (text or ""))
-    return re.sub(r"\s+", " ", text).strip()[:MAX_QUERY]
 
 
 def _text(value):
@@ -95,8 +45,47 @@ def schema():
     )
 
 
+def whoosh_query(node):
+    """A ``querying`` plan as a Whoosh query."""
+    if node is querying.EVERYTHING:
+        return Q.Every()
+    if node is querying.NOTHING:
+        return Q.NullQuery
+    if isinstance(node, querying.Code):
+        return Q.Term("uscc", node.code)
+    if isinstance(node, querying.Term):
+        parts = [Q.Term(f, node.word) for f in node.fields]
+        return Q.Or(parts) if len(parts) > 1 else parts[0]
+    if isinstance(node, querying.All):
+        return Q.And([whoosh_query(part) for part in node.parts])
+    # a coordination bonus for a ranked Any: an agency matching more of the words ranks above one matching few
+    return Q.Or([whoosh_query(part) for part in node.parts], **({"scale": 0.9} if node.ranked else {}))
+
+
+class _Lexicon:
+    """What ``querying`` asks of the index's words, answered by a Whoosh searcher."""
+
+    def __init__(self, searcher):
+        self.searcher, self.reader = searcher, searcher.reader()
+
+    def documents(self):
+        return self.reader.doc_count()
+
+    def frequency(self, fieldname, word):
+        return self.reader.doc_frequency(fieldname, word)
+
+    def __contains__(self, key):
+        return key in self.reader
+
+    def suggest(self, fieldname, word, maxdist):
+        options = self.searcher.suggest(fieldname, word, limit=1, maxdist=maxdist)
+        return options[0] if options else None
+
+
 class WhooshBackend:
     """One Whoosh index in a folder; one searcher per process, refreshed only when the index changed."""
+
+    transactional = False  # written after the commit; healed when a write was missed
 
     def __init__(self, path, write_timeout=10.0):
         self.path = str(path)
@@ -124,6 +113,10 @@ class WhooshBackend:
         with open(os.path.join(self.path, FORMAT_FILE), "w", encoding="utf-8") as handle:
             handle.write(analysis.index_format())
         return self._ix
+
+    def forget(self):
+        """Drop this worker's searcher and caches (the next search opens the index afresh)."""
+        self.close()
 
     def close(self):
         with self._lock:
@@ -209,8 +202,10 @@ class WhooshBackend:
     def search(self, q):
         """Hits for one page, with facet counts and highlights; hostile input gives no results."""
         with self._searcher_for_read() as searcher:
-            text = clean_text(q.text).lower()
-            text_query, suggestion_terms = self._text_query(searcher, text)
+            text = querying.clean_text(q.text).lower()
+            lexicon = _Lexicon(searcher)
+            plan, latin = querying.plan(text, lexicon)
+            text_query = whoosh_query(plan)
             filters = self._filters(q)
             if filters and isinstance(text_query, Q.Every):
                 # Filters alone: intersecting with "every document" would walk all of them.
@@ -227,8 +222,7 @@ class WhooshBackend:
             # Facets from the unscored set of matching documents and per-document values cached per
             # searcher; the page itself is a top-N search Whoosh can cut short.
             facet_counts, total = self._cached_facets(searcher, query)
-            pages = max(1, -(-total // q.per_page))
-            page = min(max(1, q.page), pages)
+            page, pages = querying.page_bounds(total, q)
             if not searched_text:  # the directory without a text query: no scores, one cached order
                 order = self._cached_order(searcher, query, "rating" if q.sort == "rating" else "published_ts")
                 chosen = order[(page - 1) * q.per_page : page * q.per_page]
@@ -254,8 +248,13 @@ class WhooshBackend:
                         highlights[name] = snippet
                 hits.append(Hit(int(hit["id"]), highlights))
             suggestion = None
-            if total == 0 and suggestion_terms:
-                suggestion = self._suggest(searcher, text, suggestion_terms, filters)
+            if total == 0 and latin:
+
+                def finds(respelled):
+                    query = whoosh_query(respelled)
+                    return not searcher.search(Q.And([query, *filters]) if filters else query, limit=1).is_empty()
+
+                suggestion = querying.suggestion(text, latin, lexicon, finds)
             return SearchResult(hits, total, page, pages, facet_counts, suggestion)
 
     FACETS = (
@@ -343,149 +342,7 @@ class WhooshBackend:
             filters.append(Q.NumericRange("pledge_version", q.pledge_min, q.pledge_max))
         return filters
 
-    def _text_query(self, searcher, text):
-        """Every typed word must match somewhere: Chinese through jieba in the text fields, latin
-        letters as pinyin or initials (run-together spellings are split on the index's words)."""
-        if not text:
-            return Q.Every(), []
-        if re.fullmatch(r"[0-9a-z]{18}", text):  # a unified social credit code
-            return Q.Term("uscc", text), []
-        sentence = self._sentence_query(searcher, text)
-        if sentence is not None:
-            return sentence
-        clauses, latin = [], []
-        for part in text.split(" "):
-            if analysis.LATIN.match(part):
-                latin.append(part)
-                clauses.append(self._latin_clause(searcher, part))
-                continue
-            for word in [w for w in re.split(r"[a-z0-9]+|[^\w]+", part) if w] or []:
-                alternatives = (word,) + analysis.SYNONYMS.get(word, ())
-                clauses.append(Q.Or([self._words_clause(searcher, alt) for alt in alternatives]))
-            for chunk in re.findall(r"[a-z]+", part):
-                latin.append(chunk)
-                clauses.append(self._latin_clause(searcher, chunk))
-        clauses = [c for c in clauses if c is not None]
-        if not clauses:
-            return Q.NullQuery, latin
-        return (Q.And(clauses) if len(clauses) > 1 else clauses[0]), latin
-
-    def _sentence_query(self, searcher, text):
-        """A long sentence typed into the box, as the words that can narrow it: stop words out, words
-        no agency uses or most agencies use out, then the ``SENTENCE_TERMS`` most selective. They are
-        ranked, not all required: the agencies that match the most of them come first. None when the
-        text is short enough to require every word (the usual, precise, search)."""
-        words = analysis.sentence_words(re.sub(r"[a-z0-9]+", " ", text))
-        if len(words) <= SENTENCE_WORDS:
-            return None
-        reader = searcher.reader()
-        limit = COMMON_SHARE * max(1, reader.doc_count())
-
-        def frequency(terms):
-            return max(reader.doc_frequency(f, alt) for f, alt in terms)
-
-        def terms_of(word):
-            return [(f, alt) for alt in (word,) + analysis.SYNONYMS.get(word, ()) for f in TEXT_FIELDS]
-
-        ranked, seen = [], set()
-        for word in words:
-            # a word the agencies never wrote as such (化工企业) is asked for by its parts (化工, 企业)
-            candidates = [word] if frequency(terms_of(word)) else [p for p, _s, _e in analysis.search_words(word)]
-            for candidate in candidates:
-                if len(candidate) < 2 or candidate in seen or candidate in analysis.QUERY_STOP_WORDS:
-                    continue
-                seen.add(candidate)
-                terms = terms_of(candidate)
-                n = frequency(terms)
-                if 0 < n <= limit:
-                    ranked.append((n, candidate, terms))
-        chosen = sorted(ranked, key=lambda item: item[0])[:SENTENCE_TERMS]
-        if not chosen:
-            return Q.NullQuery, []
-        clauses = [Q.Or([Q.Term(f, alt) for f, alt in terms]) for _frequency, _word, terms in chosen]
-        # a coordination bonus: an agency matching more of the words ranks above one matching few
-        return (Q.Or(clauses, scale=0.9) if len(clauses) > 1 else clauses[0]), []
-
-    def _words_clause(self, searcher, text):
-        """All of jieba's words of ``text``, each in any text field. When the whole word is itself an
-        indexed word (安全评价), it alone is asked for: the documents that hold it are exactly those
-        its parts would find next to each other, at a fraction of the scoring work."""
-        tokens = list(dict.fromkeys(t.text for t in _chinese()(text))) or [text]
-        if len(tokens) > 1:
-            tokens = _covering_words(text, tokens, searcher.reader())
-        return Q.And([Q.Or([Q.Term(f, tok) for f in TEXT_FIELDS]) for tok in tokens])
-
-    def _latin_clause(self, searcher, token):
-        options = [Q.Term("name_py", token), Q.Term("name_ini", token)]
-        for fieldname in ("name_py", "name_ini"):
-            parts = analysis.segment(token, _Vocabulary(searcher, fieldname))
-            if parts and len(parts) > 1:
-                options.append(Q.And([Q.Term(fieldname, p) for p in parts]))
-        return Q.Or(options)
-
-    def _suggest(self, searcher, text, tokens, filters=()):
-        """The query with its pinyin respelled (the Chinese words kept as typed) when that finds
-        something with the same filters, or None. Words under four letters are not respelled: any of
-        them is within reach of hundreds of syllables ("or" became "you"), and longer ones are allowed
-        one wrong letter, two from six letters on."""
-        corrected = {}
-        for token in dict.fromkeys(tokens):
-            if len(token) < SUGGEST_MIN_LETTERS:
-                continue
-            for fieldname in ("name_py", "name_ini"):
-                options = searcher.suggest(fieldname, token, limit=1, maxdist=1 if len(token) < 6 else 2)
-                if options and options[0] != token:
-                    corrected[token] = options[0]
-                    break
-        if not corrected:
-            return None
-        suggestion = re.sub(r"[a-z]+", lambda m: corrected.get(m.group(0), m.group(0)), text)
-        text_query, _ = self._text_query(searcher, suggestion)
-        query = Q.And([text_query, *filters]) if filters else text_query
-        if text_query is Q.NullQuery or searcher.search(query, limit=1).is_empty():
-            return None
-        return suggestion
-
-
-_analyzer = None
-
-
-def _covering_words(text, tokens, reader):
-    """The fewest, longest indexed words that together cover ``text`` (消防技术服务 → 消防技术 + 服务).
-
-    jieba's search mode indexes a long word and its parts alike, so a document holding the long
-    word holds the phrase; asking for it instead of every part finds the same documents in one
-    posting list. A word the index has not seen is left out when indexed words cover it (an index
-    built before the word joined the dictionary); otherwise every word is kept, so a query with a
-    word no agency uses still finds nothing."""
-    indexed = [t for t in tokens if any((field, t) in reader for field in TEXT_FIELDS)]
-    covered, chosen = [False] * len(text), []
-    for token in sorted(indexed, key=len, reverse=True):
-        start = text.find(token)
-        while start != -1 and all(covered[start : start + len(token)]):
-            start = text.find(token, start + 1)
-        if start == -1:
-            continue
-        for i in range(start, start + len(token)):
-            covered[i] = True
-        chosen.append(token)
-        if all(covered):
-            break
-    return chosen if all(covered) else tokens
-
-
-def _chinese():
-    global _analyzer
-    if _analyzer is None:
-        _analyzer = analysis.chinese_analyzer()
-    return _analyzer
-
-
-class _Vocabulary:
-    """``token in vocabulary`` looks the word up in one field of the index."""
-
-    def __init__(self, searcher, fieldname):
-        self.reader, self.fieldname = searcher.reader(), fieldname
-
-    def __contains__(self, word):
-        return (self.fieldname, word) in self.reader
+    def plan(self, text):
+        """The plan ``text`` is searched by (for tests and diagnostics)."""
+        with self._searcher_for_read() as searcher:
+            return querying.plan(querying.clean_text(text).lower(), _Lexicon(searcher))[0]

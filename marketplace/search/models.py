@@ -1,0 +1,49 @@
+"""The database-backed index: one row per document, written in the transaction of the change it
+follows, so it can never drift from the data (see ``search.database``).
+
+On PostgreSQL ``terms`` is a ``tsvector`` of the document's words (jieba's, with pinyin and initials
+as extra lexemes), weighted by field and searched through a GIN index; on SQLite the words live in the
+FTS5 table ``search_fts`` (rowid = ``doc_id``) that the migration creates, and ``terms`` stays empty."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.extensions import db
+
+FTS_TABLE = "search_fts"  # SQLite only, with its vocabulary view ``search_fts_terms``
+GIN_INDEX = "ix_search_documents_terms"  # PostgreSQL only
+
+
+class SearchDocument(db.Model):
+    __tablename__ = "search_documents"
+
+    doc_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # the source's count of the document's changes
+    # The index's generation when the row was last written: a worker refreshes what it keeps in memory
+    # by reading the rows written since the generation it last saw.
+    gen: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    listed: Mapped[bool] = mapped_column(sa.Boolean, default=True)  # False: removed from the index
+    uscc: Mapped[str] = mapped_column(sa.String(18), default="", index=True)  # lower case
+    name: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    category_ids: Mapped[str] = mapped_column(sa.Text, default="")
+    county_ids: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="")
+    pledge_version: Mapped[int] = mapped_column(sa.Integer, default=0)
+    published_ts: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    updated_ts: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    rating: Mapped[int] = mapped_column(sa.Integer, default=0)
+    name_py: Mapped[str] = mapped_column(sa.Text, default="")
+    name_ini: Mapped[str] = mapped_column(sa.Text, default="")
+    terms: Mapped[str | None] = mapped_column(sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"))
+
+
+class SearchSetting(db.Model):
+    """What the index was built with (``format``: analysis.index_format()); its row is also the lock
+    a rebuild holds, so that one process rebuilds while the others go on serving."""
+
+    __tablename__ = "search_settings"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200), default="")
