@@ -100,6 +100,8 @@ class BaseConfig:
     QUALIFICATION_REMINDER_DAYS = 30
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
     SEARCH_HEAL_ON_START = True
+    # "database" (SQLite FTS5 / PostgreSQL full-text search), "whoosh", or "auto": the default for the engine
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "auto")
     SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "10"))
     # Counties and categories are cached per worker; an edit shows in the other workers after this.
     REFERENCE_CACHE_SECONDS = 30

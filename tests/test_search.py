@@ -600,3 +600,47 @@ def test_an_agency_the_whole_query_names_ranks_above_one_with_a_rare_word_of_it_
     db.session.commit()
     found = ids(find("南通安泰安全"))
     assert found[:2] == [agencies[1].id, other.id]
+
+
+@database_only
+def test_before_the_first_build_the_directory_answers_from_the_database_until_the_start_up_builds_it(
+    agencies, db, client, app
+):
+    """A register upgraded to the database index has rows but no index yet: the directory is served by
+    name from the database (not an empty list) while the start-up's heal builds it."""
+    db.session.execute(sa.text("UPDATE search_settings SET value = '' WHERE name = 'format'"))
+    db.session.execute(sa.text("DELETE FROM search_fts") if db.engine.dialect.name == "sqlite" else sa.text("SELECT 1"))
+    db.session.execute(sa.text("UPDATE search_documents SET listed = false, terms = NULL"))
+    db.session.commit()
+    search.forget()
+    html = client.get("/providers?q=明德&lang=en").get_data(as_text=True)
+    assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html  # from the database
+    assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is False
+    search._heal_at_start(app)  # what the start-up's background thread runs
+    assert search.staleness() is None and ids(find("明德")) == [agencies[4].id]
+    assert client.get("/healthz").get_json()["checks"]["search"]["ok"] is True
+
+
+@database_only
+def test_the_word_counts_each_write_keeps_equal_those_a_rebuild_counts(agencies, db, make_user):
+    """A sentence is searched by its selective words, told by search_words: kept by every write, in its
+    transaction, they must stay what counting the register afresh gives."""
+    from marketplace.search.models import SearchWord
+
+    def counts():
+        return dict(db.session.execute(sa.select(SearchWord.word, SearchWord.docs).where(SearchWord.docs != 0)).all())
+
+    factories.publish(make_user(Role.AGENCY), n=395, name="南通博思安全科技有限公司", description="粉尘涉爆安全评价。")
+    services.save_declaration(
+        agencies[3].account,
+        agencies[3],
+        category_ids=[c.id for c in agencies[3].categories],
+        region_ids=[c.id for c in agencies[3].regions],
+        **factories.declaration_values(agencies[3], description="重大危险源辨识评估。"),
+    )
+    services.withdraw(agencies[4].account, agencies[4])
+    db.session.commit()
+    kept = counts()
+    assert kept["粉尘"] == 1 and "职业卫生" not in kept and kept["辨识"] == 1
+    search.reindex()
+    assert counts() == kept

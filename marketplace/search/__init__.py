@@ -20,6 +20,7 @@ import fcntl
 import gc
 import json
 import logging
+import threading
 import warnings
 from pathlib import Path
 
@@ -49,13 +50,25 @@ def init_app(app, source):
     app.extensions["search_source"] = source
     health.register_check("search", health_check)
     if app.config.get("SEARCH_HEAL_ON_START", True):
-        with app.app_context():
-            try:
-                heal()
-            except Exception as exc:  # e.g. before `flask db upgrade` made the tables
-                log.info(
-                    "search index not checked at start (%s); `flask search check` does it later", exc.__class__.__name__
-                )
+        # In the background: the worker serves at once (a database index not yet built, or a missing
+        # Whoosh index, sends the directory to the database meanwhile); one process rebuilds, the others
+        # find it rebuilt when its lock lets them check.
+        healer = threading.Thread(target=_heal_at_start, args=(app,), name="search-heal", daemon=True)
+        app.extensions["search_heal"] = healer
+        healer.start()
+
+
+def _heal_at_start(app):
+    with app.app_context():
+        try:
+            heal()
+            backend().status()  # a database index's per-document values, loaded before the first search
+        except Exception as exc:  # e.g. before `flask db upgrade` made the tables
+            log.info(
+                "search index not checked at start (%s); `flask search check` does it later", exc.__class__.__name__
+            )
+        finally:
+            db.session.remove()
 
 
 def backend_name(app):

@@ -9,6 +9,8 @@ status, dates, rating and pinyin) is kept in memory per worker and refreshed by 
 written since the index generation it last saw (a counter bumped with each write): facet counts and
 the directory's order cost no query, and an edit costs the next page one small read, not a reload."""
 
+import bisect
+import heapq
 import re
 import threading
 from collections import Counter
@@ -21,7 +23,7 @@ from whoosh.spelling import ListCorrector
 from marketplace.common import counters
 from marketplace.extensions import db
 from marketplace.search import analysis, querying
-from marketplace.search.models import FTS_TABLE, SearchDocument, SearchSetting
+from marketplace.search.models import FTS_TABLE, SearchDocument, SearchSetting, SearchWord
 from marketplace.search.querying import Hit, SearchResult
 
 GENERATION = "search"  # the counter bumped by every write of the index
@@ -30,13 +32,16 @@ BOOSTS = {"name": 4.0, "name_py": 3.0, "name_ini": 3.0, "content": 1.0}
 PG_WEIGHTS = {"name": "A", "name_py": "B", "name_ini": "C", "content": "D"}
 FTS_COLUMNS = ("name", "name_py", "name_ini", "content")
 SURROUND, MAX_FRAGMENT, FRAGMENTS = 24, 80, 2  # highlighted snippets, as the Whoosh backend makes them
-CACHED_QUERIES = 256
+
+
+class IndexNotBuilt(RuntimeError):
+    """A search before the first build finished: the directory answers from the database meanwhile."""
 
 
 class _Doc:
-    """What a search needs of one document besides its words."""
+    """What a search needs of one document besides its words, and its slot in the state's bit sets."""
 
-    __slots__ = ("categories", "counties", "pledge", "status", "published", "rating", "py", "ini")
+    __slots__ = ("categories", "counties", "pledge", "status", "published", "rating", "py", "ini", "named", "slot")
 
     def __init__(self, row):
         self.categories = tuple(int(v) for v in row.category_ids.split(",") if v.isdigit())
@@ -44,29 +49,136 @@ class _Doc:
         self.pledge, self.status = row.pledge_version, row.status
         self.published, self.rating = row.published_ts, row.rating
         self.py, self.ini = tuple(row.name_py.split()), tuple(row.name_ini.split())
+        self.named = tuple(row.name_words.split())
+        self.slot = -1
+
+    def facet_values(self):
+        return (
+            [("category", c) for c in self.categories]
+            + [("county", c) for c in self.counties]
+            + [("pledge", self.pledge), ("status", self.status)]
+        )
+
+
+def _sort_key(column, doc_id, doc):
+    if column == "rating":
+        return (-doc.rating, -doc.published, -doc_id)
+    return (-doc.published, -doc_id)
+
+
+ORDERS = ("published", "rating")
 
 
 class _State:
-    """One worker's copy of the index's per-document values, as of generation ``gen``."""
+    """One worker's copy of the index's per-document values, as of generation ``gen``: each document has
+    a slot, each facet value a bit set of the slots that hold it (counting a facet over tens of thousands
+    of matches is one AND and one popcount per value), and the directory's two orders are kept sorted
+    as documents change."""
 
-    def __init__(self):
-        self.gen = -1
-        self.docs = {}
+    def __init__(self, rows=()):
+        self.gen, self.built = -1, False
+        self.docs, self.free = {}, []
         self.vocabulary = {"name_py": Counter(), "name_ini": Counter()}
-        self.counts, self.orders, self.correctors = {}, {}, {}
+        self.correctors = {}
+        self.named = {}  # a word of names: the documents whose name holds it
+        slots = {}
+        for row in rows:
+            if row.listed:
+                doc = self.docs[row.doc_id] = _Doc(row)
+                doc.slot = len(self.docs) - 1
+                for value in doc.facet_values():
+                    slots.setdefault(value, []).append(doc.slot)
+                for word in doc.named:
+                    self.named.setdefault(word, set()).add(row.doc_id)
+                self.vocabulary["name_py"].update(set(doc.py))
+                self.vocabulary["name_ini"].update(set(doc.ini))
+        self.size = len(self.docs)
+        self.masks = {value: _bits(found, self.size) for value, found in slots.items()}
+        self.live = (1 << self.size) - 1
+        self.orders = {
+            column: sorted(_sort_key(column, doc_id, doc) for doc_id, doc in self.docs.items()) for column in ORDERS
+        }
 
     def put(self, doc_id, doc):
-        self.drop(doc_id)
-        if doc is not None:
-            self.docs[doc_id] = doc
-            self.vocabulary["name_py"].update(set(doc.py))
-            self.vocabulary["name_ini"].update(set(doc.ini))
-
-    def drop(self, doc_id):
+        """Replace (or, with None, remove) one document."""
         old = self.docs.pop(doc_id, None)
         if old is not None:
+            keep = ~(1 << old.slot)
+            for value in old.facet_values():
+                self.masks[value] &= keep
+            self.live &= keep
+            for column, keys in self.orders.items():
+                del keys[bisect.bisect_left(keys, _sort_key(column, doc_id, old))]
             self.vocabulary["name_py"].subtract(set(old.py))
             self.vocabulary["name_ini"].subtract(set(old.ini))
+            for word in old.named:
+                self.named[word].discard(doc_id)
+            self.free.append(old.slot)
+        if doc is None:
+            return
+        if self.free:
+            doc.slot = self.free.pop()
+        else:
+            doc.slot, self.size = self.size, self.size + 1
+        bit = 1 << doc.slot
+        for value in doc.facet_values():
+            self.masks[value] = self.masks.get(value, 0) | bit
+        self.live |= bit
+        for column, keys in self.orders.items():
+            bisect.insort(keys, _sort_key(column, doc_id, doc))
+        self.vocabulary["name_py"].update(set(doc.py))
+        self.vocabulary["name_ini"].update(set(doc.ini))
+        for word in doc.named:
+            self.named.setdefault(word, set()).add(doc_id)
+        self.docs[doc_id] = doc
+
+    def filter_mask(self, q):
+        """The slots passing the query's filters (None: no filter). A group's id stands for its
+        categories: the documents list both."""
+        mask = None
+        for value in (("category", q.category_id), ("county", q.county_id)):
+            if value[1]:
+                found = self.masks.get(value, 0)
+                mask = found if mask is None else mask & found
+        if q.pledge_min is not None or q.pledge_max is not None:
+            low, high = q.pledge_min, q.pledge_max
+            found = 0
+            for (facet, version), bits in self.masks.items():
+                if facet == "pledge" and (low is None or version >= low) and (high is None or version <= high):
+                    found |= bits
+            mask = found if mask is None else mask & found
+        return mask
+
+    def facets(self, match):
+        """Facet counts and the total of the documents in ``match`` (a bit set of slots)."""
+        counts = {"category": {}, "county": {}, "pledge": {}, "status": {}}
+        for (facet, value), bits in self.masks.items():
+            found = (bits & match).bit_count()
+            if found:
+                counts[facet][value] = found
+        return counts, match.bit_count()
+
+    def walk(self, column, keep, skip, take):
+        """``take`` documents that ``keep`` accepts, in the column's order, after the first ``skip``."""
+        chosen = []
+        for key in self.orders[column]:
+            doc_id = -key[-1]
+            if keep is None or keep(self.docs[doc_id]):
+                if skip:
+                    skip -= 1
+                    continue
+                chosen.append(doc_id)
+                if len(chosen) == take:
+                    break
+        return chosen
+
+
+def _bits(slots, size):
+    """A bit set (a Python int) of ``slots``."""
+    buffer = bytearray((size >> 3) + 1)
+    for slot in slots:
+        buffer[slot >> 3] |= 1 << (slot & 7)
+    return int.from_bytes(buffer, "little")
 
 
 _STATE_COLUMNS = (
@@ -80,6 +192,7 @@ _STATE_COLUMNS = (
     SearchDocument.rating,
     SearchDocument.name_py,
     SearchDocument.name_ini,
+    SearchDocument.name_words,
 )
 
 
@@ -140,14 +253,7 @@ class DatabaseBackend:
         connection = connection or db.session.connection()
         rows = [_row(doc) for doc in documents]  # the analysis first: the counter stays locked briefly
         gen = counters.bump(connection, GENERATION)
-        gone = [int(i) for i in remove_ids]
-        if gone:
-            connection.execute(
-                sa.update(SearchDocument)
-                .where(SearchDocument.doc_id.in_(gone))
-                .values(listed=False, gen=gen, terms=None)
-            )
-        self._write(connection, rows, gen, gone)
+        self._write(connection, rows, gen, [int(i) for i in remove_ids])
 
     def rebuild(self, batches, force=True):
         """Build the index afresh from document batches, in one transaction of the session: the other
@@ -168,11 +274,31 @@ class DatabaseBackend:
         return True
 
     def _empty(self, connection, gen):
-        connection.execute(sa.update(SearchDocument).values(listed=False, gen=gen, terms=None))
+        connection.execute(sa.update(SearchDocument).values(listed=False, gen=gen, terms=None, words=""))
+        connection.execute(sa.delete(SearchWord))
         if _dialect() == "sqlite":
             connection.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))
 
     def _write(self, connection, rows, gen, gone):
+        """Write ``rows`` and remove the ``gone`` documents, with the word counts they change."""
+        changed = [row["doc_id"] for row in rows] + list(gone)
+        counts = Counter()
+        for start in range(0, len(changed), 500):
+            for (words,) in connection.execute(
+                sa.select(SearchDocument.words).where(
+                    SearchDocument.doc_id.in_(changed[start : start + 500]), SearchDocument.listed.is_(True)
+                )
+            ):
+                counts.subtract(words.split())
+        for row in rows:
+            counts.update(row["words"].split())
+        if gone:
+            connection.execute(
+                sa.update(SearchDocument)
+                .where(SearchDocument.doc_id.in_(gone))
+                .values(listed=False, gen=gen, terms=None, words="")
+            )
+        _count_words(connection, counts)
         sqlite_fts = _dialect() == "sqlite"
         if sqlite_fts:
             stale = [row["doc_id"] for row in rows] + list(gone)
@@ -215,19 +341,19 @@ class DatabaseBackend:
         gen = counters.value(GENERATION)
         with self._lock:
             state = self._state
-            if state is not None and state.gen == gen:
+            if state is not None and state.gen == gen and state.built:
                 return state
             if state is None or gen < state.gen:  # first use, or the database went back (a restore)
-                state = _State()
-                rows = db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True)))
+                state = _State(db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True))))
             else:
-                state.counts, state.orders, state.correctors = {}, {}, {}
-                rows = db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.gen > state.gen))
-            for row in rows:
-                state.put(row.doc_id, _Doc(row) if row.listed else None)
-            state.gen = gen
+                state.correctors = {}
+                for row in db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.gen > state.gen)):
+                    state.put(row.doc_id, _Doc(row) if row.listed else None)
+            state.gen, state.built = gen, bool(self.stored_format())
             self._state = state
-            return state
+        if not state.built:
+            raise IndexNotBuilt("the search index has not been built yet (a start-up is building it)")
+        return state
 
     def plan(self, text):
         """The plan ``text`` is searched by (for tests and diagnostics)."""
@@ -240,31 +366,35 @@ class DatabaseBackend:
         lexicon = _Lexicon(state)
         plan, latin = querying.plan(text, lexicon)
         keep = _filter(q)
-        if plan is querying.EVERYTHING:
-            key = (q.category_id, q.county_id, q.pledge_min, q.pledge_max)
-            column = "rating" if q.sort == "rating" else "published"
-            order = _cached(state.orders, (key, column), lambda: _order(state, keep, column))
-            facets, total = _cached(state.counts, key, lambda: _facet_counts(state, order))
-            page, pages = querying.page_bounds(total, q)
-            chosen = order[(page - 1) * q.per_page : page * q.per_page]
-            return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
-        scored = [(doc_id, score) for doc_id, score in _matches(plan) if doc_id in state.docs and keep(state, doc_id)]
-        facets, total = _facet_counts(state, (doc_id for doc_id, _ in scored))
-        page, pages = querying.page_bounds(total, q)
+        wanted = state.filter_mask(q)
         docs = state.docs
+        if plan is querying.EVERYTHING:  # the directory: no words, the kept orders
+            facets, total = state.facets(state.live if wanted is None else state.live & wanted)
+            page, pages = querying.page_bounds(total, q)
+            column = "rating" if q.sort == "rating" else "published"
+            chosen = state.walk(column, keep, (page - 1) * q.per_page, q.per_page)
+            return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
+        scored = [
+            (doc_id, score)
+            for doc_id, score in _matches(plan, state)
+            if doc_id in docs and (keep is None or keep(docs[doc_id]))
+        ]
+        facets, total = state.facets(_bits((docs[doc_id].slot for doc_id, _ in scored), state.size))
+        page, pages = querying.page_bounds(total, q)
         if q.sort == "newest":
-            scored.sort(key=lambda item: (-docs[item[0]].published, -item[0]))
+            key = lambda item: (-docs[item[0]].published, -item[0])  # noqa: E731
         elif q.sort == "rating":
-            scored.sort(key=lambda item: (-docs[item[0]].rating, -docs[item[0]].published, -item[0]))
+            key = lambda item: (-docs[item[0]].rating, -docs[item[0]].published, -item[0])  # noqa: E731
         else:
-            scored.sort(key=lambda item: (-item[1], -docs[item[0]].published, -item[0]))
-        chosen = [doc_id for doc_id, _ in scored[(page - 1) * q.per_page : page * q.per_page]]
+            key = lambda item: (-item[1], -docs[item[0]].published, -item[0])  # noqa: E731
+        best = heapq.nsmallest(page * q.per_page, scored, key=key)
+        chosen = [doc_id for doc_id, _ in best[(page - 1) * q.per_page :]]
         hits = _highlighted(chosen, plan)
         suggestion = None
         if total == 0 and latin:
 
             def finds(respelled):
-                return any(doc_id in docs and keep(state, doc_id) for doc_id, _ in _matches(respelled))
+                return any(doc_id in docs and (keep is None or keep(docs[doc_id])) for doc_id in _ids(respelled))
 
             suggestion = querying.suggestion(text, latin, lexicon, finds)
         return SearchResult(hits, total, page, pages, facets, suggestion)
@@ -274,22 +404,12 @@ def _dialect():
     return db.engine.dialect.name
 
 
-def _cached(cache, key, compute):
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        if len(cache) >= CACHED_QUERIES:
-            cache.pop(next(iter(cache)))
-        cache[key] = found
-    return found
-
-
 def _filter(q):
-    """keep(state, doc_id): whether a document passes the query's filters (a group's id stands for its
-    categories: the documents list both)."""
+    """keep(doc): whether a document passes the query's filters, or None when there are none."""
+    if not (q.category_id or q.county_id or q.pledge_min is not None or q.pledge_max is not None):
+        return None
 
-    def keep(state, doc_id):
-        doc = state.docs[doc_id]
+    def keep(doc):
         if q.category_id and q.category_id not in doc.categories:
             return False
         if q.county_id and q.county_id not in doc.counties:
@@ -299,32 +419,6 @@ def _filter(q):
         return q.pledge_max is None or doc.pledge <= q.pledge_max
 
     return keep
-
-
-def _order(state, keep, column):
-    """The documents passing the filters, newest (or best rated) first."""
-    docs = state.docs
-    chosen = [doc_id for doc_id in docs if keep(state, doc_id)]
-    if column == "rating":
-        chosen.sort(key=lambda d: (-docs[d].rating, -docs[d].published, -d))
-    else:
-        chosen.sort(key=lambda d: (-docs[d].published, -d))
-    return chosen
-
-
-def _facet_counts(state, doc_ids):
-    counts = {"category": Counter(), "county": Counter(), "pledge": Counter(), "status": Counter()}
-    category, county, pledge, status = counts["category"], counts["county"], counts["pledge"], counts["status"]
-    total = 0
-    docs = state.docs
-    for doc_id in doc_ids:
-        doc = docs[doc_id]
-        total += 1
-        category.update(doc.categories)
-        county.update(doc.counties)
-        pledge[doc.pledge] += 1
-        status[doc.status] += 1
-    return {facet: dict(values) for facet, values in counts.items()}, total
 
 
 # --- the two dialects --------------------------------------------------------------------------------
@@ -349,6 +443,8 @@ def _row(doc):
         "rating": doc["rating"],
         "name_py": " ".join(dict.fromkeys(py)),
         "name_ini": " ".join(dict.fromkeys(ini)),
+        "name_words": " ".join(dict.fromkeys(name_words)),
+        "words": " ".join(sorted(set(name_words) | set(content_words))),
     }
     if _dialect() == "sqlite":
         row.update(
@@ -360,6 +456,21 @@ def _row(doc):
     else:
         row["vector"] = _tsvector({"name": name_words, "name_py": py, "name_ini": ini, "content": content_words})
     return row
+
+
+def _count_words(connection, counts):
+    """Add ``counts`` ({word: change}) to search_words, in the words' order (two transactions locking
+    the same rows lock them in the same order)."""
+    changes = [{"word": word, "docs": n} for word, n in sorted(counts.items()) if n]
+    if not changes:
+        return
+    insert = (sqlite.insert if _dialect() == "sqlite" else postgresql.insert)(SearchWord.__table__)
+    connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["word"], set_={"docs": SearchWord.__table__.c.docs + insert.excluded.docs}
+        ),
+        changes,
+    )
 
 
 def _lexeme(word):
@@ -385,33 +496,46 @@ def _fts5(node):
 
 def _tsquery(node):
     if isinstance(node, querying.Term):
+        if analysis.HAN.search(node.word) and {"name", "content"} <= set(node.fields):
+            # A Chinese word is only ever in the name or the text: no weight to ask for, so the GIN index
+            # answers alone (a weight makes PostgreSQL recheck every candidate row's vector).
+            return _lexeme(node.word)
         return _lexeme(node.word) + ":" + "".join(sorted(PG_WEIGHTS[f] for f in node.fields))
     joiner = " & " if isinstance(node, querying.All) else " | "
     return "(" + joiner.join(_tsquery(part) for part in node.parts) + ")"
 
 
-def _matches(plan):
-    """(doc_id, score) of every listed document the plan finds; a higher score ranks first. For a
-    ranked Any (a sentence's words), the number of its words a document holds comes first (BM25 alone
-    ranks a document holding one rare word above one holding three)."""
-    scored = _scored(plan)
+def _matches(plan, state):
+    """(doc_id, score) of every listed document the plan finds; a higher score ranks first.
+
+    The query's words found in a document's name count before the rest of the score: BM25's weight for
+    a word most agencies use (安全, 南通) is next to nothing, so an agency with only one rare word of the
+    query in its name would otherwise rank above the agency the whole query names (pinyin and initials
+    are the name's: a match on them is a match in the name). For a ranked Any (a sentence's words) the
+    number of its words a document holds comes first of all."""
+    held = Counter()
+    if isinstance(plan, querying.Any) and plan.ranked:  # the parts' matches, counted, are the whole's
+        for part in plan.parts:
+            held.update(_ids(part))
+        scored = _scored(plan) if len(held) <= SCORED_MATCHES else [(doc_id, 0.0) for doc_id in held]
+    else:
+        scored = _scored(plan)
     if not scored or isinstance(plan, querying.Code):
         return scored
-    # The words found in a document's name (or its pinyin) count before the rest of the score: BM25's
-    # weight for a word most agencies use (安全, 南通) is next to nothing, so an agency with only one rare
-    # word of the query in its name would otherwise rank above the agency the whole query names.
-    in_name = Counter()
-    for word in dict.fromkeys(t.word for t in querying.terms(plan)):
-        in_name.update(doc_id for doc_id, _score in _scored(querying.Term(NAME_FIELDS, word)))
-    held = Counter()
-    if isinstance(plan, querying.Any) and plan.ranked:  # a sentence: the more of its words, the better
-        held.update(doc_id for part in plan.parts for doc_id, _score in _scored(part))
-    return [(doc_id, held[doc_id] * COORDINATION + in_name[doc_id] * NAMED + score) for doc_id, score in scored]
+    named = Counter()
+    for word in dict.fromkeys(t.word for t in querying.terms(plan) if "name" in t.fields):
+        named.update(state.named.get(word, ()))
+    if not named and not held:
+        return scored
+    return [(doc_id, held[doc_id] * COORDINATION + named[doc_id] * NAMED + score) for doc_id, score in scored]
 
 
-NAME_FIELDS = ("name", "name_py", "name_ini")
 NAMED = 1e3  # above any score a query's words can give
 COORDINATION = 1e6  # above any count of words in the name
+# The most matches a query's text score is computed for: past it the matches are ranked by the words
+# in their names, then newest first. A word thousands of agencies use says little about which of them is
+# meant, and scoring them all cost more than everything else a search does (a cap on one query's work).
+SCORED_MATCHES = 1000
 
 
 def _scored(plan):
@@ -424,27 +548,49 @@ def _scored(plan):
         return [(doc_id, 0.0) for doc_id in ids]
     if _dialect() == "sqlite":
         weights = ", ".join(str(BOOSTS[c]) for c in FTS_COLUMNS)
-        rows = db.session.execute(
-            sa.text(f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q"),
-            {"q": _fts5(plan)},
-        )
+        sql = f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q"
+        params = {"q": _fts5(plan)}
     else:
         # ts_rank's weights are listed D, C, B, A: text, initials, pinyin, name
         weights = "{" + ", ".join(str(BOOSTS[f] / 4) for f in ("content", "name_ini", "name_py", "name")) + "}"
-        rows = db.session.execute(
-            sa.text(
-                "SELECT doc_id, ts_rank(CAST(:weights AS real[]), terms, CAST(:q AS tsquery)) FROM search_documents "
-                "WHERE terms @@ CAST(:q AS tsquery)"
-            ),
-            {"q": _tsquery(plan), "weights": weights},
+        sql = (
+            "SELECT doc_id, ts_rank(CAST(:weights AS real[]), terms, CAST(:q AS tsquery)) FROM search_documents "
+            "WHERE terms @@ CAST(:q AS tsquery)"
         )
-    return rows.all()
+        params = {"q": _tsquery(plan), "weights": weights}
+    rows = _fetch(f"{sql} LIMIT {SCORED_MATCHES + 1}", params)
+    if len(rows) <= SCORED_MATCHES:
+        return rows
+    return [(doc_id, 0.0) for doc_id in _ids(plan)]
+
+
+def _ids(plan):
+    """The ids of every listed document the plan finds, unscored."""
+    if plan is querying.NOTHING or isinstance(plan, querying.Code):
+        return [doc_id for doc_id, _score in _scored(plan)]
+    if _dialect() == "sqlite":
+        sql, params = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q", {"q": _fts5(plan)}
+    else:
+        sql, params = "SELECT doc_id FROM search_documents WHERE terms @@ CAST(:q AS tsquery)", {"q": _tsquery(plan)}
+    return [doc_id for (doc_id,) in _fetch(sql, params)]
+
+
+def _fetch(sql, params):
+    """Every row of a query, through the session's own DBAPI connection (in its transaction): for tens of
+    thousands of ids SQLAlchemy's result rows cost four times the query itself."""
+    if _dialect() != "sqlite":
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's parameter style
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 class _Lexicon:
     """What ``querying`` asks of the index's words: the latin fields from memory, the text fields from
-    the database (SQLite's FTS5 vocabulary; on PostgreSQL a count through the GIN index that stops
-    where a word stops narrowing anything)."""
+    the counts of ``search_words``."""
 
     def __init__(self, state):
         self.state, self.known = state, {}
@@ -453,26 +599,12 @@ class _Lexicon:
         return len(self.state.docs)
 
     def frequency(self, fieldname, word):
+        """For the text fields: how many documents hold the word in their name or text (either field)."""
         if fieldname in querying.LATIN_FIELDS:
             return max(0, self.state.vocabulary[fieldname][word])
-        key = (fieldname, word)
-        if key not in self.known:
-            if _dialect() == "sqlite":
-                found = db.session.scalar(
-                    sa.text(f"SELECT doc FROM {FTS_TABLE}_terms WHERE term = :word AND col = :col"),
-                    {"word": word, "col": fieldname},
-                )
-            else:
-                cap = int(querying.COMMON_SHARE * max(1, self.documents())) + 1
-                found = db.session.scalar(
-                    sa.text(
-                        "SELECT count(*) FROM (SELECT 1 FROM search_documents WHERE terms @@ CAST(:q AS tsquery) "
-                        "LIMIT :cap) AS found"
-                    ),
-                    {"q": _tsquery(querying.Term((fieldname,), word)), "cap": cap},
-                )
-            self.known[key] = found or 0
-        return self.known[key]
+        if word not in self.known:
+            self.known[word] = db.session.scalar(sa.select(SearchWord.docs).where(SearchWord.word == word)) or 0
+        return self.known[word]
 
     def __contains__(self, key):
         return self.frequency(*key) > 0

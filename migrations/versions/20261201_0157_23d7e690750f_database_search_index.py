@@ -1,7 +1,7 @@
 """The database-backed search index (issue 12): one row per agency in ``search_documents``, written in
-the transaction of the change it follows, searched through SQLite FTS5 (``search_fts``, with its
-vocabulary ``search_fts_terms``) or PostgreSQL's full-text search (``terms``, a weighted tsvector with
-a GIN index). ``search_settings`` keeps the analysis format the rows were built with: it starts empty,
+the transaction of the change it follows, searched through SQLite FTS5 (``search_fts``) or PostgreSQL's
+full-text search (``terms``, a weighted tsvector with a GIN index); ``search_words`` counts the documents
+holding each word, in the same transactions. ``search_settings`` keeps the analysis format the rows were built with: it starts empty,
 so the first start-up (or ``flask search reindex``) fills the index from the register.
 
 Revision ID: 23d7e690750f
@@ -44,11 +44,19 @@ def upgrade():
         sa.Column("rating", sa.Integer(), nullable=False),
         sa.Column("name_py", sa.Text(), nullable=False),
         sa.Column("name_ini", sa.Text(), nullable=False),
+        sa.Column("name_words", sa.Text(), nullable=False),
+        sa.Column("words", sa.Text(), nullable=False),
         sa.Column("terms", sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"), nullable=True),
         sa.PrimaryKeyConstraint("doc_id", name=op.f("pk_search_documents")),
     )
     op.create_index(op.f("ix_search_documents_gen"), "search_documents", ["gen"], unique=False)
     op.create_index(op.f("ix_search_documents_uscc"), "search_documents", ["uscc"], unique=False)
+    op.create_table(
+        "search_words",
+        sa.Column("word", sa.Text(), nullable=False),
+        sa.Column("docs", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("word", name=op.f("pk_search_words")),
+    )
     settings = op.create_table(
         "search_settings",
         sa.Column("name", sa.String(length=40), nullable=False),
@@ -62,19 +70,18 @@ def upgrade():
         op.execute(
             f'CREATE VIRTUAL TABLE search_fts USING fts5(name, name_py, name_ini, content, tokenize="{FTS_TOKENIZER}")'
         )
-        op.execute("CREATE VIRTUAL TABLE search_fts_terms USING fts5vocab(search_fts, 'col')")
     else:
         op.create_index("ix_search_documents_terms", "search_documents", ["terms"], postgresql_using="gin")
 
 
 def downgrade():
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TABLE search_fts_terms")
         op.execute("DROP TABLE search_fts")
     else:
         op.drop_index("ix_search_documents_terms", table_name="search_documents")
     op.execute("DELETE FROM counters WHERE name = 'search'")
     op.drop_table("search_settings")
+    op.drop_table("search_words")
     op.drop_index(op.f("ix_search_documents_uscc"), table_name="search_documents")
     op.drop_index(op.f("ix_search_documents_gen"), table_name="search_documents")
     op.drop_table("search_documents")
