@@ -55,6 +55,7 @@ bench: setup-dev
 	$(BIN)/python bench/notice_pdf.py
 	$(BIN)/python bench/draw.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/search_backends.py --agencies 50000 --backends database
 
 lint: setup-dev
 	$(BIN)/ruff check .
