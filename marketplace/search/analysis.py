@@ -1,5 +1,6 @@
 """Chinese analysis (jieba) and pinyin spellings of names, initialised once per process."""
 
+import functools
 import hashlib
 import logging
 import re
@@ -193,13 +194,23 @@ def words(text):
     return [w for w, _, _ in search_words(text) if w.strip() and not re.fullmatch(r"\W+", w)]
 
 
+@functools.lru_cache(maxsize=65536)
+def _pinyin(word):
+    """(full syllables, first letters) of one word, lower case. Names share most of their words (南通,
+    安全, 科技, 有限公司): each is converted once per worker, not once per name (pypinyin was 40 % of a
+    rebuild)."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = tuple(s.lower() for s in lazy_pinyin(word) if LATIN.match(s.lower()))
+    letters = "".join(s[0].lower() for s in lazy_pinyin(word, style=Style.FIRST_LETTER) if s and s[0].isalpha())
+    return syllables, letters
+
+
 def pinyin_tokens(name):
     """Full pinyin of each word and each syllable: 南通安全 → nantong anquan nan tong an quan."""
-    from pypinyin import lazy_pinyin
-
     tokens = []
     for word in words(name):
-        syllables = [s.lower() for s in lazy_pinyin(word) if LATIN.match(s.lower())]
+        syllables = _pinyin(word)[0]
         if syllables:
             tokens.append("".join(syllables))
             tokens.extend(syllables)
@@ -210,11 +221,7 @@ def initials_tokens(name):
     """Initials of each word, and of the whole name: 南通安全 → nt aq ntaq."""
     from pypinyin import Style, lazy_pinyin
 
-    per_word = []
-    for word in words(name):
-        letters = "".join(s[0].lower() for s in lazy_pinyin(word, style=Style.FIRST_LETTER) if s and s[0].isalpha())
-        if letters:
-            per_word.append(letters)
+    per_word = [letters for letters in (_pinyin(word)[1] for word in words(name)) if letters]
     whole = "".join(s[0].lower() for s in lazy_pinyin(name or "", style=Style.FIRST_LETTER) if s and s[0].isalpha())
     return per_word + ([whole] if whole else [])
 
