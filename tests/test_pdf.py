@@ -1,6 +1,7 @@
 """PDF module: plain functions, no app needed; assertions read the text back with pypdf."""
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -95,6 +96,17 @@ def test_notice_spans_pages_with_numbering_and_repeated_header():
     everything = "".join(pages)
     assert "南通第120号安全技术服务有限公司" in everything
     assert LONG_CATEGORY in everything  # a wrapped cell keeps all its text
+
+
+def test_a_long_notice_has_every_row_once_in_order_with_the_header_on_every_page():
+    """A list longer than the table's window is laid out a page at a time (its cost grew with the
+    square of its rows): no row may be lost or repeated where one window ends and the next begins."""
+    count = 3 * pdf.PAGED_WINDOW + 7
+    pages = page_texts(notice(count))
+    for text in pages[1:]:
+        assert text.startswith("序号机构名称统一社会信用代码注册地服务类别服务区域承诺签署日期")
+    codes = [int(code) for text in pages for code in re.findall(r"91320600MA1AB(\d{4})X", text)]
+    assert codes == list(range(1, count + 1))
 
 
 def test_notice_metadata():
