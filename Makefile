@@ -42,9 +42,13 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 
+# The job runner (heavy work such as publishing a notice batch) starts beside the web server and
+# stops with it.
 run: db
-	@echo "Serving on http://127.0.0.1:$(PORT) — stop with Ctrl-C"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT), with the job runner beside it — stop both with Ctrl-C"
+	@$(BIN)/huey_consumer marketplace.jobs.worker.huey --workers 1 --quiet & runner=$$!; \
+	  trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The suite in parallel, one worker per CPU, a test file at a time (longest first, see tests/conftest.py).
 test: setup-dev

@@ -53,7 +53,7 @@ def create_app(config=None):
 
 
 def register_extensions(app):
-    from marketplace import search
+    from marketplace import jobs, search
     from marketplace.auth.sessions import load_user
     from marketplace.common import chain, database, i18n, security  # noqa: F401  (database: engine settings)
     from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
@@ -81,6 +81,7 @@ def register_extensions(app):
     from marketplace import models  # noqa: F401
 
     cache.init_app(app)
+    jobs.init_app(app)
     search.init_app(app, source=indexing.SOURCE)
     chain.init_app(app)  # last: its before_commit listener runs after every other one
 
@@ -95,6 +96,7 @@ def register_blueprints(app):
     from marketplace.inspections.draw_views import bp as draws_bp
     from marketplace.inspections.penalty_views import bp as penalties_bp
     from marketplace.inspections.views import bp as inspections_bp
+    from marketplace.jobs.views import bp as jobs_bp
     from marketplace.pledges.views import bp as pledges_bp
     from marketplace.providers.notice_views import bp as notices_bp
     from marketplace.providers.views import bp as providers_bp
@@ -114,6 +116,7 @@ def register_blueprints(app):
         inspections_bp,
         draws_bp,
         penalties_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -159,6 +159,7 @@ class TestingConfig(BaseConfig):
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     MAIL_SUPPRESS_SEND = True  # messages are recorded (mail.record_messages), never sent
+    JOBS_IMMEDIATE = True  # a job runs at once, in the request that queues it (JOBS_URL=memory://)
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")

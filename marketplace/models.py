@@ -26,6 +26,7 @@ from marketplace.inspections.models import (  # noqa: F401
     Rectification,
     Violation,
 )
+from marketplace.jobs.models import Job  # noqa: F401
 from marketplace.pledges.models import PledgeSignature, PledgeText  # noqa: F401
 from marketplace.providers.models import (  # noqa: F401
     Fee,

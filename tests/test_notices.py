@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import re
+from urllib.parse import quote
 
 import pypdf
 import pytest
@@ -397,3 +398,81 @@ def test_the_hashed_content_is_published_and_recomputes(client, db, make_user):
     response = client.get(f"/notices/{batch.batch_no}.json")
     assert hashlib.sha256(response.data).hexdigest() == batch.content_sha256
     assert notices.recompute_hash(batch) == batch.content_sha256
+
+
+def _log_in(client, user):
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+
+
+def test_publishing_runs_as_a_job_whose_page_links_the_published_batch(client, db, make_user, three_agencies):
+    """Publishing 10,000 agencies took longer than a web request may: the page queues a job and shows it."""
+    from marketplace.jobs.models import Job
+
+    regulator = make_user(Role.CITY_REGULATOR)
+    _log_in(client, regulator)
+    html = client.get("/notices/publish?lang=en").get_data(as_text=True)
+    response = client.post("/notices/publish", data={"fingerprint": _fingerprint(html)})
+    assert response.status_code == 302 and re.search(r"/jobs/\d+$", response.headers["Location"])
+    page = client.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
+    batch = db.session.scalar(sa.select(NoticeBatch).order_by(NoticeBatch.id.desc()))
+    assert 'data-state="done"' in page and f"Batch {batch.batch_no} is published." in page
+    assert f'href="/notices/{quote(batch.batch_no)}"' in page
+    assert 'http-equiv="refresh"' not in page  # a finished job's page stays still
+    job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()))
+    assert (job.kind, job.state, job.result, job.created_by_id) == (
+        "notices.publish",
+        "done",
+        batch.batch_no,
+        regulator.id,
+    )
+    _log_in(client, make_user(Role.CITY_REGULATOR))  # another regulator: not their job
+    assert client.get(response.headers["Location"]).status_code == 404
+
+
+def test_a_job_whose_confirmation_no_longer_holds_fails_and_publishes_nothing(client, db, make_user, three_agencies):
+    """The page checks the preview before queueing; the job checks it again when it runs."""
+    from marketplace import jobs
+    from marketplace.providers import notice_jobs
+
+    regulator = make_user(Role.CITY_REGULATOR)
+    job = notice_jobs.start_publishing(regulator, notices.draft_batch().fingerprint, False)
+    db.session.commit()
+    (u1, p1), _, _ = three_agencies
+    services.withdraw(u1, p1)  # the directory changes before the job runs
+    db.session.commit()
+    jobs.queue(job)
+    db.session.refresh(job)
+    assert (job.state, job.error, job.result) == ("failed", "PreviewOutdated", "")
+    assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 0
+    _log_in(client, regulator)
+    page = client.get(f"/jobs/{job.id}?lang=en").get_data(as_text=True)
+    assert 'data-state="failed"' in page and "directory changed while you were reviewing" in page
+
+
+def test_a_running_job_shows_how_far_it_is_and_refreshes_itself(client, db, make_user):
+    from marketplace import jobs
+    from marketplace.providers import notice_jobs
+
+    regulator = make_user(Role.CITY_REGULATOR)
+    job = jobs.start(notice_jobs.PUBLISH, regulator, {"fingerprint": "", "unchanged": False})
+    job.state = "running"
+    db.session.commit()
+    jobs.report(job.id, "pdf", 300, 1200)
+    _log_in(client, regulator)
+    page = client.get(f"/jobs/{job.id}?lang=en").get_data(as_text=True)
+    assert 'data-state="running"' in page and "Making the PDF: rows laid out: 300 of 1200" in page
+    assert 'aria-valuenow="300"' in page and "job-progress-25" in page
+    assert '<meta http-equiv="refresh" content="2">' in page
+
+
+def test_publishing_reports_each_step_and_the_pdf_to_its_last_row(db, make_user):
+    for n in range(70):  # more rows than one window of the PDF's table: progress page by page
+        factories.publish(make_user(Role.AGENCY), n=500 + n, name=f"南通第{n}号安全技术服务有限公司")
+    db.session.commit()
+    heard = []
+    batch = notices.publish_batch(SYSTEM, progress=lambda step, done=0, total=0: heard.append((step, done, total)))
+    pdf_steps = [(done, total) for step, done, total in heard if step == "pdf"]
+    assert heard[0][0] == "compare" and heard[-1][0] == "save"
+    assert len(pdf_steps) > 2 and pdf_steps[-1] == (batch.total, batch.total)
+    assert [done for done, _ in pdf_steps] == sorted(done for done, _ in pdf_steps)

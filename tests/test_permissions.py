@@ -51,6 +51,8 @@ ROUTES = [
     ("GET", "/admin/categories/{category}", {"anonymous": LOGIN, "admin": 200}, 403),
     ("POST", "/admin/categories/{category}", {"anonymous": LOGIN, "admin": 200}, 403),
     ("GET", "/admin/audit", {"anonymous": LOGIN, "admin": 200, "city_regulator": 200}, 403),
+    # a job's page: the user who started it (here the city regulator) and administrators
+    ("GET", "/jobs/{job}", {"anonymous": LOGIN, "city_regulator": 200, "admin": 200}, 404),
     # agencies: public directory and profiles
     ("GET", "/providers", {}, 200),
     ("GET", "/providers/compare?ids={provider}&ids={elsewhere}", {}, 200),
@@ -351,11 +353,12 @@ def world(app, module_db):
     county regulator's county is 崇川区), agencies (published, draft, the test agency's own, one in
     通州区), an uploaded scan, a fee of each, a signature, a notice batch, the pledge text in force,
     and engagements in the states the rows need."""
+    from marketplace import jobs
     from marketplace.auth import sessions
     from marketplace.auth.permissions import SYSTEM
     from marketplace.auth.roles import Role
     from marketplace.pledges import services as pledges
-    from marketplace.providers import notices
+    from marketplace.providers import notice_jobs, notices
     from marketplace.providers import services as providers
     from marketplace.reference.models import ServiceCategory
     from tests import factories
@@ -377,6 +380,7 @@ def world(app, module_db):
             users["agency"], own, None, item="安全咨询", unit="天", price_min=2000, price_max=3000, basis="按工作量"
         )
         batch = notices.publish_batch(SYSTEM)
+        job = jobs.start(notice_jobs.PUBLISH, users["city_regulator"], {"fingerprint": "", "unchanged": False})
         engagements_world = _engagements(users, other, published, own)
         db.session.flush()
         inspections_world = _inspections(users, other, engagements_world)
@@ -395,6 +399,7 @@ def world(app, module_db):
             "own_fee": own_fee.id,
             "other_fee": other_fee.id,
             "batch": batch.batch_no,
+            "job": job.id,
             "code": signature.verification_code,
             "text": pledges.current_text().id,
         }

@@ -111,6 +111,12 @@ def can_publish_notices(user):
     return is_city_regulator(user)
 
 
+def can_view_job(user, job):
+    """A job's page (its progress, its result, why it failed) is for the user who started it, and for
+    administrators."""
+    return is_admin(user) or (job.created_by_id is not None and job.created_by_id == getattr(user, "id", None))
+
+
 def can_keep_enterprise_profile(user):
     """Enterprise accounts keep a profile of their own, and from it request services."""
     return is_enterprise(user)

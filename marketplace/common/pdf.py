@@ -158,7 +158,7 @@ def _column_widths(columns, rows, font, size, available):
     return widths
 
 
-def _table(columns, rows, styles, font, available):
+def _table(columns, rows, styles, font, available, progress=None):
     """A table with a header repeated on every page; only cells too wide for their column become
     Paragraphs. A long one is laid out a window of rows at a time (``_PagedRows``)."""
     cell = styles["cell"]
@@ -194,7 +194,9 @@ def _table(columns, rows, styles, font, available):
         table.setStyle(style)
         return table
 
-    return _PagedRows(make_table, body) if len(body) > PAGED_WINDOW else make_table(body)
+    if len(body) > PAGED_WINDOW:
+        return _PagedRows(make_table, body, progress=progress, total=len(body))
+    return make_table(body)
 
 
 # More rows than a page can hold (a landscape page takes at most about 50 one-line rows).
@@ -206,9 +208,10 @@ class _PagedRows(Flowable):
     building a new one from every row left, so a list's cost grew with the square of its rows (10,000
     agencies: 5 times the rows of 2,000, 10 times the time); here each page costs the same."""
 
-    def __init__(self, make_table, rows):
+    def __init__(self, make_table, rows, *, progress=None, total=0, placed=0):
         super().__init__()
         self.make_table, self.rows = make_table, rows
+        self.progress, self.total, self.placed = progress, total, placed  # placed: rows on earlier pages
         self._window = None
 
     def _table(self):
@@ -227,8 +230,13 @@ class _PagedRows(Flowable):
         if not parts:
             return []
         placed = parts[0]._nrows - 1  # the header is each part's first row
+        if self.progress:
+            self.progress(self.placed + placed, self.total)
         rest = self.rows[placed:]
-        return [parts[0], _PagedRows(self.make_table, rest)] if rest else [parts[0]]
+        if not rest:
+            return [parts[0]]
+        later = _PagedRows(self.make_table, rest, progress=self.progress, total=self.total, placed=self.placed + placed)
+        return [parts[0], later]
 
     def draw(self):
         self._table().drawOn(self.canv, 0, 0)
@@ -246,8 +254,10 @@ def notice_batch_pdf(
     footer_text,
     author="",
     font_path=None,
+    progress=None,
 ):
-    """A landscape A4 notice-batch list: heading, intro, paged table, optional sections, numbered footer."""
+    """A landscape A4 notice-batch list: heading, intro, paged table, optional sections, numbered footer;
+    ``progress(done, total)`` hears how many of the list's rows are laid out, page by page."""
     font = register_cjk_font(font_path)
     styles = _styles(font)
     buf = io.BytesIO()
@@ -255,9 +265,11 @@ def notice_batch_pdf(
     story = [_p(title, styles["title"]), _p(f"{batch_no}　　{published_at_text}", styles["subtitle"])]
     story += [_p(line, styles["body"]) for line in intro_lines or ()]
     story.append(Spacer(1, 4 * mm))
-    story.append(_table(columns, rows, styles, font, doc.width))
+    story.append(_table(columns, rows, styles, font, doc.width, progress))
     story += _sections(sections, styles, font, doc.width)
     doc.build(story, canvasmaker=_numbered_canvas(font, footer_text))
+    if progress:
+        progress(len(rows), len(rows))
     return buf.getvalue()
 
 

@@ -78,8 +78,9 @@ def make_csv(rows, chain_head=None):
     return exports.csv_bytes(COLUMNS, lines)
 
 
-def make_pdf(batch_no, local, rows, counts, chain_head=None):
-    """The batch's PDF (landscape A4, numbered pages); ``local`` is its publication time in Beijing."""
+def make_pdf(batch_no, local, rows, counts, chain_head=None, progress=None):
+    """The batch's PDF (landscape A4, numbered pages); ``local`` is its publication time in Beijing;
+    ``progress(done, total)`` hears of each page of the list."""
     listed = [r for r in rows if r[2] != "withdrawn"]
 
     def pdf_row(position, snap):
@@ -122,4 +123,5 @@ def make_pdf(batch_no, local, rows, counts, chain_head=None):
         footer_text=f"{operator} · {batch_no}",
         author=operator,
         font_path=current_app.config.get("PDF_CJK_FONT"),
+        progress=progress,
     )

@@ -2,16 +2,16 @@
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from marketplace import jobs
 from marketplace.auth import permissions
 from marketplace.common.forms import form_view
 from marketplace.common.pagination import paginate
 from marketplace.common.transaction import committing
-from marketplace.providers import notices
+from marketplace.providers import notice_jobs, notices
 from marketplace.providers.forms import PublishForm
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -110,16 +110,16 @@ def publish():
     """The next batch previewed (what it adds, changes and withdraws), then published on confirmation."""
     form = PublishForm()
     if form.validate_on_submit():
-        with committing(form, conflict=notices.PublishedMeanwhile) as published:
-            batch = notices.publish_batch(
+        with committing(form) as started:
+            job = notice_jobs.start_publishing(
                 permissions.acting_user(),
                 # A page publishes only the batch it previewed: a post without its preview publishes nothing.
-                fingerprint=form.fingerprint.data or "",
-                unchanged_intended=form.unchanged.data,
+                form.fingerprint.data or "",
+                form.unchanged.data,
             )
-        if published:
-            flash(_("Batch %(no)s is published.", no=batch.batch_no), "success")
-            return redirect(url_for("notices.detail", batch_no=batch.batch_no))
+        if started:  # the job runs outside this request; its page shows how far it is
+            jobs.queue(job)
+            return redirect(url_for("jobs.detail", job_id=job.id))
     draft = notices.draft_batch()
     form.fingerprint.data = draft.fingerprint
     return render_template(

@@ -173,21 +173,32 @@ def _counts(rows):
     return counts
 
 
-def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None):
-    """Publish the next batch: snapshot every published agency and compare with the last batch.
-    ``fingerprint``: the preview the regulator confirmed; refused when the directory changed since."""
-    if actor is not permissions.SYSTEM and not permissions.can_publish_notices(actor):
-        raise PermissionDenied()
-    now = now or utcnow()
-    local = now.astimezone(LOCAL_ZONE)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One publisher at a time across workers: batch numbers and diffs follow one another.
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('notice_batches'))"))
+def check_publishable(fingerprint=None, unchanged_intended=False):
+    """The draft of the next batch, when the regulator's confirmation still holds: ``fingerprint`` is the
+    preview they confirmed (refused when the directory changed since), and an unchanged list needs
+    ``unchanged_intended``."""
     draft = draft_batch()
     if fingerprint is not None and fingerprint != draft.fingerprint:
         raise PreviewOutdated()
     if latest_batch() is not None and not draft.has_changes and not unchanged_intended:
         raise NothingChanged()
+    return draft
+
+
+def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None, progress=None):
+    """Publish the next batch: snapshot every published agency and compare with the last batch.
+    ``fingerprint``: the preview the regulator confirmed; refused when the directory changed since.
+    ``progress(step, done, total)`` hears how far it is (a job's page shows it)."""
+    if actor is not permissions.SYSTEM and not permissions.can_publish_notices(actor):
+        raise PermissionDenied()
+    progress = progress or (lambda step, done=0, total=0: None)
+    now = now or utcnow()
+    local = now.astimezone(LOCAL_ZONE)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One publisher at a time across workers: batch numbers and diffs follow one another.
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('notice_batches'))"))
+    progress("compare")
+    draft = check_publishable(fingerprint, unchanged_intended)
     rows, counts = draft.rows, draft.counts
     year = local.year
     sequence = (
@@ -213,7 +224,14 @@ def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None
         total=draft.total,
         canonical=canonical,
         content_sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-        pdf=make_pdf(batch_no, local, rows, counts, (chain_seq, chain_sha256)),
+        pdf=make_pdf(
+            batch_no,
+            local,
+            rows,
+            counts,
+            (chain_seq, chain_sha256),
+            progress=lambda done, total: progress("pdf", done, total),
+        ),
         csv=make_csv(rows, (chain_seq, chain_sha256)),
         chain_seq=chain_seq,
         chain_sha256=chain_sha256,
@@ -231,6 +249,7 @@ def publish_batch(actor, now=None, *, unchanged_intended=False, fingerprint=None
         actor=actor if actor is not permissions.SYSTEM else None,
         changes={"batch_no": [None, batch_no], "total": [None, batch.total], "sha256": [None, batch.content_sha256]},
     )
+    progress("save")
     db.session.flush()
     return batch
 

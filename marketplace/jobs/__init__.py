@@ -1,0 +1,151 @@
+"""Heavy work out of the web workers, on Huey: a view records a ``Job`` and queues it; the consumer
+(``huey_consumer marketplace.jobs.worker.huey``, started by ``make run`` beside the web server) runs it
+with the job's runner, in a transaction of its own, and the job's page shows its progress until it ends.
+
+The queue's store is ``JOBS_URL``: a SQLite file under the instance folder by default, Redis
+(``redis://…``) with several servers, ``memory://`` for tests, which also run every job at once, in the
+request that queues it (``JOBS_IMMEDIATE``). A package registers what its jobs do with ``register``;
+this one knows no domain."""
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import has_app_context
+from huey import MemoryHuey, RedisHuey, SqliteHuey
+
+from marketplace.common.errors import DomainError
+from marketplace.common.time import utcnow
+from marketplace.extensions import db
+from marketplace.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+
+def _make_queue():
+    url = os.environ.get("JOBS_URL", "")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("marketplace", url=url)
+    if url == "memory://":
+        return MemoryHuey("marketplace")
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+    else:
+        from marketplace.config import INSTANCE_DIR
+
+        path = INSTANCE_DIR / "jobs.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("marketplace", filename=str(path))
+
+
+huey = _make_queue()
+
+
+@dataclass
+class Kind:
+    """What a kind of job does: ``run(job, progress)`` does the work in the session's transaction (the
+    caller commits) and returns what it made; ``progress(step, done, total)`` reports how far it is."""
+
+    label: object  # a lazy translated string
+    run: object
+    result_url: object  # result -> the page to go to
+    result_text: object = None  # result -> what the link to it says
+    steps: dict = field(default_factory=dict)  # step -> label
+    errors: dict = field(default_factory=dict)  # the name of a DomainError -> what the page says
+
+
+KINDS = {}
+
+
+def register(name, kind):
+    KINDS[name] = kind
+
+
+_consumer_app = None  # the application jobs run in when a consumer picks them up
+
+
+def init_app(app):
+    """Run jobs at once with ``JOBS_IMMEDIATE`` (tests); otherwise the consumer runs them, in the context
+    of the application built last in its process (``jobs.worker`` builds one)."""
+    global _consumer_app
+    huey.immediate = bool(app.config.get("JOBS_IMMEDIATE"))
+    if not huey.immediate:
+        _consumer_app = app
+
+
+def start(kind, actor, params):
+    """Record a job (in the caller's transaction); ``queue`` it once that commits."""
+    if kind not in KINDS:
+        raise ValueError(f"no runner for job kind {kind!r}")
+    job = Job(kind=kind, params=params, created_by_id=getattr(actor, "id", None))
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def queue(job):
+    run_job(job.id)
+
+
+@huey.task()
+def run_job(job_id):
+    if has_app_context():  # run at once, in the request that queued it (JOBS_IMMEDIATE)
+        return execute(job_id)
+    app = _consumer_app
+    if app is None:
+        from marketplace.jobs.worker import app
+    with app.app_context():
+        try:
+            return execute(job_id)
+        finally:
+            db.session.remove()
+
+
+def execute(job_id):
+    """Run a queued job to its end: done with its result, or failed with the reason, never half done."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.state != "queued":
+        return None
+    job.state, job.started_at = "running", utcnow()
+    db.session.commit()
+    kind = KINDS[job.kind]
+    try:
+        result = kind.run(job, lambda step, done=0, total=0: report(job_id, step, done, total))
+        job.state, job.result, job.finished_at = "done", str(result or ""), utcnow()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _failed(job_id, type(exc).__name__)
+    except Exception:
+        log.exception("job %s (%s) failed", job_id, kind)
+        db.session.rollback()
+        _failed(job_id, "unexpected")
+    finally:
+        huey.delete(_progress_key(job_id))
+    return job_id
+
+
+def _failed(job_id, reason):
+    job = db.session.get(Job, job_id)
+    job.state, job.error, job.finished_at = "failed", reason[:60], utcnow()
+    db.session.commit()
+
+
+def _progress_key(job_id):
+    return f"progress:{job_id}"
+
+
+def report(job_id, step, done=0, total=0):
+    """How far a running job is, kept in the queue's store: written at once, whatever the job's own
+    transaction is doing."""
+    huey.put(_progress_key(job_id), (step, done, total))
+
+
+def progress(job):
+    """(step, done, total) of a running job, or None."""
+    return huey.get(_progress_key(job.id), peek=True)
+
+
+def kind_of(job):
+    return KINDS.get(job.kind)
