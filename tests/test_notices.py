@@ -448,6 +448,7 @@ def test_a_job_whose_confirmation_no_longer_holds_fails_and_publishes_nothing(cl
     _log_in(client, regulator)
     page = client.get(f"/jobs/{job.id}?lang=en").get_data(as_text=True)
     assert 'data-state="failed"' in page and "directory changed while you were reviewing" in page
+    assert 'href="/notices/publish" id="job-retry"' in page  # back to a fresh preview
 
 
 def test_a_running_job_shows_how_far_it_is_and_refreshes_itself(client, db, make_user):
@@ -461,7 +462,7 @@ def test_a_running_job_shows_how_far_it_is_and_refreshes_itself(client, db, make
     jobs.report(job.id, "pdf", 300, 1200)
     _log_in(client, regulator)
     page = client.get(f"/jobs/{job.id}?lang=en").get_data(as_text=True)
-    assert 'data-state="running"' in page and "Making the PDF: rows laid out: 300 of 1200" in page
+    assert 'data-state="running"' in page and re.search(r"Laying out the PDF(&#39;|')s rows \(300 of 1200\)", page)
     assert 'aria-valuenow="300"' in page and "job-progress-25" in page
     assert '<meta http-equiv="refresh" content="2">' in page
 
