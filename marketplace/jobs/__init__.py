@@ -1,5 +1,5 @@
 """Heavy work out of the web workers, on Huey: a view records a ``Job`` and queues it; the consumer
-(``huey_consumer marketplace.jobs.worker.huey``, started by ``make run`` beside the web server) runs it
+(``huey_consumer jobs_runner.huey``, started by ``make run`` beside the web server) runs it
 with the job's runner, in a transaction of its own, and the job's page shows its progress until it ends.
 
 The queue's store is ``JOBS_URL``: a SQLite file under the instance folder by default, Redis
@@ -68,7 +68,7 @@ _consumer_app = None  # the application jobs run in when a consumer picks them u
 
 def init_app(app):
     """Run jobs at once with ``JOBS_IMMEDIATE`` (tests); otherwise the consumer runs them, in the context
-    of the application built last in its process (``jobs.worker`` builds one)."""
+    of the application built last in its process (``jobs_runner`` builds one)."""
     global _consumer_app
     huey.immediate = bool(app.config.get("JOBS_IMMEDIATE"))
     if not huey.immediate:
@@ -95,7 +95,7 @@ def run_job(job_id):
         return execute(job_id)
     app = _consumer_app
     if app is None:
-        from marketplace.jobs.worker import app
+        raise RuntimeError("no application to run jobs in: start the runner with `huey_consumer jobs_runner.huey`")
     with app.app_context():
         try:
             return execute(job_id)

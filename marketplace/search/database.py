@@ -12,6 +12,7 @@ the directory's order cost no query, and an edit costs the next page one small r
 import bisect
 import heapq
 import re
+import sys
 import threading
 from collections import Counter
 
@@ -48,8 +49,10 @@ class _Doc:
         self.counties = tuple(int(v) for v in row.county_ids.split(",") if v.isdigit())
         self.pledge, self.status = row.pledge_version, row.status
         self.published, self.rating = row.published_ts, row.rating
-        self.py, self.ini = tuple(row.name_py.split()), tuple(row.name_ini.split())
-        self.named = tuple(row.name_words.split())
+        # names share most of their words: one string object per word, not one per name
+        self.py = tuple(sys.intern(w) for w in row.name_py.split())
+        self.ini = tuple(sys.intern(w) for w in row.name_ini.split())
+        self.named = tuple(sys.intern(w) for w in row.name_words.split())
         self.slot = -1
 
     def facet_values(self):
@@ -93,6 +96,7 @@ class _State:
                 self.vocabulary["name_py"].update(set(doc.py))
                 self.vocabulary["name_ini"].update(set(doc.ini))
         self.size = len(self.docs)
+        self.ids = list(self.docs)  # the document in each slot (None: a free slot)
         self.masks = {value: _bits(found, self.size) for value, found in slots.items()}
         self.live = (1 << self.size) - 1
         self.orders = {
@@ -114,12 +118,15 @@ class _State:
             for word in old.named:
                 self.named[word].discard(doc_id)
             self.free.append(old.slot)
+            self.ids[old.slot] = None
         if doc is None:
             return
         if self.free:
             doc.slot = self.free.pop()
+            self.ids[doc.slot] = doc_id
         else:
             doc.slot, self.size = self.size, self.size + 1
+            self.ids.append(doc_id)
         bit = 1 << doc.slot
         for value in doc.facet_values():
             self.masks[value] = self.masks.get(value, 0) | bit
@@ -158,6 +165,16 @@ class _State:
                 counts[facet][value] = found
         return counts, match.bit_count()
 
+    def page(self, column, keep, match, total, skip, take):
+        """``take`` of the ``total`` documents in ``match`` (that ``keep`` accepts), in the column's order,
+        after the first ``skip``: a few are read from the bit set and sorted, many are found by walking
+        the kept order (a filter most agencies pass fills a page within its first rows)."""
+        if keep is not None and total * SELECTIVE < len(self.docs):
+            docs, ids = self.docs, self.ids
+            chosen = sorted((ids[slot] for slot in _slots(match)), key=lambda d: _sort_key(column, d, docs[d]))
+            return chosen[skip : skip + take]
+        return self.walk(column, keep, skip, take)
+
     def walk(self, column, keep, skip, take):
         """``take`` documents that ``keep`` accepts, in the column's order, after the first ``skip``."""
         chosen = []
@@ -171,6 +188,19 @@ class _State:
                 if len(chosen) == take:
                     break
         return chosen
+
+
+SELECTIVE = 8  # a filter fewer than one agency in this many pass is read from its bit set
+
+
+def _slots(bits):
+    """The slots in a bit set, in order."""
+    found = []
+    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8 or 1, "little")):
+        if byte:
+            base = index << 3
+            found.extend(base + bit for bit in range(8) if byte >> bit & 1)
+    return found
 
 
 def _bits(slots, size):
@@ -369,10 +399,11 @@ class DatabaseBackend:
         wanted = state.filter_mask(q)
         docs = state.docs
         if plan is querying.EVERYTHING:  # the directory: no words, the kept orders
-            facets, total = state.facets(state.live if wanted is None else state.live & wanted)
+            match = state.live if wanted is None else state.live & wanted
+            facets, total = state.facets(match)
             page, pages = querying.page_bounds(total, q)
             column = "rating" if q.sort == "rating" else "published"
-            chosen = state.walk(column, keep, (page - 1) * q.per_page, q.per_page)
+            chosen = state.page(column, keep, match, total, (page - 1) * q.per_page, q.per_page)
             return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
         scored = [
             (doc_id, score)
