@@ -477,3 +477,34 @@ def test_publishing_reports_each_step_and_the_pdf_to_its_last_row(db, make_user)
     assert heard[0][0] == "compare" and heard[-1][0] == "save"
     assert len(pdf_steps) > 2 and pdf_steps[-1] == (batch.total, batch.total)
     assert [done for done, _ in pdf_steps] == sorted(done for done, _ in pdf_steps)
+
+
+def test_a_job_the_runner_lost_or_could_not_take_says_so_and_offers_to_start_again(client, db, make_user, monkeypatch):
+    """A runner stopped mid-job (a deploy) left it "running" for ever, its page refreshing; a queue that
+    could not take a job left it "queued" for ever."""
+    from datetime import timedelta
+
+    from marketplace import jobs
+    from marketplace.common.time import utcnow
+    from marketplace.providers import notice_jobs
+
+    regulator = make_user(Role.CITY_REGULATOR)
+    lost = jobs.start(notice_jobs.PUBLISH, regulator, {"fingerprint": "", "unchanged": False})
+    lost.state, lost.started_at = "running", utcnow() - timedelta(hours=1)
+    db.session.commit()
+
+    def unavailable(job_id):
+        raise ConnectionError("the queue's Redis is down")
+
+    monkeypatch.setattr(jobs, "run_job", unavailable)
+    unqueued = jobs.start(notice_jobs.PUBLISH, regulator, {"fingerprint": "", "unchanged": False})
+    db.session.commit()
+    jobs.queue(unqueued)
+    db.session.refresh(unqueued)
+    assert (unqueued.state, unqueued.error) == ("failed", "Unqueued")
+    _log_in(client, regulator)
+    page = client.get(f"/jobs/{lost.id}?lang=en").get_data(as_text=True)
+    assert 'data-state="failed"' in page and "The job runner stopped while this job was running" in page
+    assert 'id="job-retry"' in page and 'http-equiv="refresh"' not in page
+    page = client.get(f"/jobs/{unqueued.id}?lang=en").get_data(as_text=True)
+    assert "could not be handed to the job runner" in page

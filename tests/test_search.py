@@ -315,6 +315,19 @@ def test_the_directory_falls_back_to_the_database_when_the_index_fails(client, a
     assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html
 
 
+def test_the_directory_falls_back_to_the_database_after_a_failed_statement_too(client, agencies, monkeypatch):
+    """A database index's failed statement left PostgreSQL's transaction aborted, and the fallback's own
+    query failed with it (a 500)."""
+    from marketplace.extensions import db as database
+
+    def broken(*args, **kwargs):
+        database.session.execute(sa.text("SELECT no_such_column FROM providers"))
+
+    monkeypatch.setattr(search.backend(), "search", broken)
+    html = client.get("/providers?q=明德&lang=en").get_data(as_text=True)
+    assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html
+
+
 def test_compare_puts_two_to_four_agencies_side_by_side(client, agencies):
     query = "&".join(f"ids={agencies[n].id}" for n in (1, 2, 3))
     html = client.get(f"/providers/compare?{query}&lang=en").get_data(as_text=True)
@@ -664,3 +677,20 @@ def test_a_narrow_filters_page_is_read_from_its_bit_set_in_the_directorys_order(
         for column in ("published", "rating"):
             assert state.page(column, keep, match, total, 0, 20) == state.walk(column, keep, 0, 20)
     assert ids(find(county_id=factories.county("320681").id)) == [agencies[4].id]
+
+
+def test_a_word_too_long_for_an_index_does_not_stop_the_save(agencies, db, make_user):
+    """PostgreSQL's index refuses a word over 2,047 bytes; written in the save's transaction, it made the save fail."""
+    provider, _ = factories.publish(
+        make_user(Role.AGENCY), n=394, name="南通博文安全科技有限公司", description="安全评价" + "a" * 2100 + "。"
+    )
+    db.session.commit()
+    assert ids(find("博文")) == [provider.id]
+
+
+def test_eighteen_letters_of_pinyin_are_not_taken_for_a_credit_code(agencies):
+    from marketplace.search import querying
+
+    assert not isinstance(search.backend().plan("anquanpingjiazixun"), querying.Code)
+    assert search.backend().plan(agencies[1].uscc) == querying.Code(agencies[1].uscc.lower())
+    assert ids(find(agencies[1].uscc)) == [agencies[1].id]

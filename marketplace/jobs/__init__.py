@@ -10,9 +10,12 @@ this one knows no domain."""
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import has_app_context
+from flask_babel import lazy_gettext as _l
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
 from marketplace.common.errors import DomainError
@@ -86,7 +89,37 @@ def start(kind, actor, params):
 
 
 def queue(job):
-    run_job(job.id)
+    """Hand a committed job to the runner; a queue that cannot take it (Redis down) fails the job at once
+    rather than leaving it waiting for ever."""
+    try:
+        run_job(job.id)
+    except Exception:
+        log.exception("job %s could not be queued", job.id)
+        db.session.rollback()
+        _failed(job.id, "Unqueued")
+
+
+# Why a job failed, for every kind: the runner lost it, or the queue could not take it.
+GENERIC_ERRORS = {
+    "Interrupted": _l("The job runner stopped while this job was running."),
+    "Unqueued": _l("The job could not be handed to the job runner."),
+}
+INTERRUPTED_AFTER = timedelta(minutes=30)  # longer than any job runs
+
+
+def interrupted(job):
+    """Mark a job failed that has been running for longer than any job runs: the runner stopped under it
+    (a deploy, a crash) and its transaction was rolled back. Returns whether it did."""
+    if job.state != "running" or job.started_at is None or utcnow() - job.started_at < INTERRUPTED_AFTER:
+        return False
+    claimed = db.session.execute(
+        sa.update(Job)
+        .where(Job.id == job.id, Job.state == "running")
+        .values(state="failed", error="Interrupted", finished_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(job)
+    return bool(claimed)
 
 
 @huey.task()
@@ -105,11 +138,14 @@ def run_job(job_id):
 
 def execute(job_id):
     """Run a queued job to its end: done with its result, or failed with the reason, never half done."""
-    job = db.session.get(Job, job_id)
-    if job is None or job.state != "queued":
-        return None
-    job.state, job.started_at = "running", utcnow()
+    # Claimed in one statement: a job delivered twice (a runner restarted mid-way) runs once.
+    claimed = db.session.execute(
+        sa.update(Job).where(Job.id == job_id, Job.state == "queued").values(state="running", started_at=utcnow())
+    ).rowcount
     db.session.commit()
+    if not claimed:
+        return None
+    job = db.session.get(Job, job_id)
     kind = KINDS[job.kind]
     try:
         result = kind.run(job, lambda step, done=0, total=0: report(job_id, step, done, total))

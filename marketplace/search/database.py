@@ -455,9 +455,10 @@ def _filter(q):
 # --- the two dialects --------------------------------------------------------------------------------
 def _row(doc):
     """The table's values (and SQLite's FTS columns, PostgreSQL's weighted vector) for a document."""
-    name_words = querying.index_words(doc["name"])
-    content_words = querying.index_words(doc["content"])
-    py, ini = re.findall(r"[a-z]+", doc["name_py"]), re.findall(r"[a-z]+", doc["name_ini"])
+    name_words = _indexable(querying.index_words(doc["name"]))
+    content_words = _indexable(querying.index_words(doc["content"]))
+    py = _indexable(re.findall(r"[a-z]+", doc["name_py"]))
+    ini = _indexable(re.findall(r"[a-z]+", doc["name_ini"]))
     row = {
         "doc_id": int(doc["id"]),
         "seq": doc["seq"],
@@ -502,6 +503,15 @@ def _count_words(connection, counts):
         ),
         changes,
     )
+
+
+MAX_WORD_BYTES = 2000  # PostgreSQL refuses a longer word in a tsvector (2047 bytes), and the save with it
+
+
+def _indexable(words):
+    """The words an index can hold: a run of letters thousands long (typed into a description) is not one
+    anybody searches for, and must not stop the agency's save."""
+    return [word for word in words if len(word.encode("utf-8")) <= MAX_WORD_BYTES]
 
 
 def _lexeme(word):

@@ -30,6 +30,9 @@ SENTENCE_TERMS = 4  # at most this many of a sentence's words are asked for: the
 COMMON_SHARE = 0.5  # a word more than this share of agencies use does not narrow anything
 SORTS = ("relevance", "newest", "rating")
 SUGGEST_MIN_LETTERS = 4
+# A unified social credit code (lower case): its third to eighth characters are a region code, digits, so
+# 18 letters of run-together pinyin (anquanpingjiazixun) are not taken for one.
+CREDIT_CODE = re.compile(r"[0-9a-z]{2}[0-9]{6}[0-9a-z]{10}")
 
 
 @dataclass
@@ -144,7 +147,7 @@ def plan(text, lexicon):
     (run-together spellings are split on the index's words); a long sentence is ranked instead."""
     if not text:
         return EVERYTHING, []
-    if re.fullmatch(r"[0-9a-z]{18}", text):  # a unified social credit code
+    if CREDIT_CODE.fullmatch(text):
         return Code(text), []
     sentence = _sentence(text, lexicon)
     if sentence is not None:
