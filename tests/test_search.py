@@ -694,3 +694,35 @@ def test_eighteen_letters_of_pinyin_are_not_taken_for_a_credit_code(agencies):
     assert not isinstance(search.backend().plan("anquanpingjiazixun"), querying.Code)
     assert search.backend().plan(agencies[1].uscc) == querying.Code(agencies[1].uscc.lower())
     assert ids(find(agencies[1].uscc)) == [agencies[1].id]
+
+
+@database_only
+def test_a_refresh_never_changes_the_values_a_search_in_another_thread_is_reading(agencies, db, make_user):
+    """The worker's per-document values were changed in place by the next refresh while a search in
+    another thread (the start-up heal, a threaded server) was reading them: a KeyError mid-loop."""
+    backend = search.backend()
+    before = backend._fresh()
+    docs, order = dict(before.docs), list(before.orders["published"])
+    services.withdraw(agencies[3].account, agencies[3])
+    factories.publish(make_user(Role.AGENCY), n=393, name="南通博雅安全科技有限公司")
+    db.session.commit()
+    after = backend._fresh()
+    assert after is not before and agencies[3].id not in after.docs
+    assert before.docs == docs and before.orders["published"] == order  # what a reader holds is left as it was
+
+
+@database_only
+def test_an_older_version_of_a_document_is_never_written_over_a_newer_one(agencies, db):
+    """A heal reads the documents it mends before it writes them: a save committed in between must win."""
+    read_by_a_heal, _removed = search.source().documents([agencies[3].id])
+    services.save_declaration(
+        agencies[3].account,
+        agencies[3],
+        category_ids=[c.id for c in agencies[3].categories],
+        region_ids=[c.id for c in agencies[3].regions],
+        **factories.declaration_values(agencies[3], description="粉尘涉爆企业安全咨询。"),
+    )
+    db.session.commit()
+    search.backend().index(read_by_a_heal)
+    db.session.commit()
+    assert ids(find("粉尘涉爆")) == [agencies[3].id] and search.out_of_step() == []

@@ -202,9 +202,13 @@ def reindex(progress=None, force=True):
     """Rebuild the whole index from the database; ``progress(n)`` is told of each batch. A database
     index is rebuilt in one transaction; unless ``force``, a process that waited for another's rebuild
     does not rebuild again."""
-    ids = source().ids()
+    counted = []
 
     def batches():
+        # The agencies to index, read when the rebuild holds its lock (a database index's: whatever
+        # committed before it is in them, whatever commits after waits for it).
+        ids = source().ids()
+        counted.append(len(ids))
         for start in range(0, len(ids), BATCH):
             chunk = ids[start : start + BATCH]
             docs, _removed = source().documents(chunk)
@@ -216,10 +220,10 @@ def reindex(progress=None, force=True):
     if backend().transactional:  # one transaction, which the other workers wait for
         backend().rebuild(batches(), force=force)
         db.session.commit()
-        return len(ids)
-    with _journal_taken(), _exclusive():
-        backend().rebuild(batches())
-    return len(ids)
+    else:
+        with _journal_taken(), _exclusive():
+            backend().rebuild(batches())
+    return counted[0] if counted else len(source().ids())
 
 
 def heal():

@@ -103,8 +103,20 @@ class _State:
             column: sorted(_sort_key(column, doc_id, doc) for doc_id, doc in self.docs.items()) for column in ORDERS
         }
 
+    def copy(self):
+        """A copy to change while searches go on reading this one (the sets of names' words are shared
+        and replaced, never changed, by ``put``)."""
+        other = _State.__new__(_State)
+        other.__dict__.update(self.__dict__)
+        other.docs, other.free, other.ids = dict(self.docs), list(self.free), list(self.ids)
+        other.vocabulary = {name: Counter(counts) for name, counts in self.vocabulary.items()}
+        other.named, other.masks = dict(self.named), dict(self.masks)
+        other.orders = {column: list(keys) for column, keys in self.orders.items()}
+        other.correctors = {}
+        return other
+
     def put(self, doc_id, doc):
-        """Replace (or, with None, remove) one document."""
+        """Replace (or, with None, remove) one document (only in a state no search reads yet)."""
         old = self.docs.pop(doc_id, None)
         if old is not None:
             keep = ~(1 << old.slot)
@@ -116,7 +128,7 @@ class _State:
             self.vocabulary["name_py"].subtract(set(old.py))
             self.vocabulary["name_ini"].subtract(set(old.ini))
             for word in old.named:
-                self.named[word].discard(doc_id)
+                self.named[word] = self.named[word] - {doc_id}
             self.free.append(old.slot)
             self.ids[old.slot] = None
         if doc is None:
@@ -136,7 +148,7 @@ class _State:
         self.vocabulary["name_py"].update(set(doc.py))
         self.vocabulary["name_ini"].update(set(doc.ini))
         for word in doc.named:
-            self.named.setdefault(word, set()).add(doc_id)
+            self.named[word] = self.named.get(word, frozenset()) | {doc_id}
         self.docs[doc_id] = doc
 
     def filter_mask(self, q):
@@ -191,6 +203,7 @@ class _State:
 
 
 SELECTIVE = 8  # a filter fewer than one agency in this many pass is read from its bit set
+RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
 
 
 def _slots(bits):
@@ -312,14 +325,20 @@ class DatabaseBackend:
     def _write(self, connection, rows, gen, gone):
         """Write ``rows`` and remove the ``gone`` documents, with the word counts they change."""
         changed = [row["doc_id"] for row in rows] + list(gone)
-        counts = Counter()
+        held = {}  # doc_id: (its words, its version) as the index holds it
         for start in range(0, len(changed), 500):
-            for (words,) in connection.execute(
-                sa.select(SearchDocument.words).where(
-                    SearchDocument.doc_id.in_(changed[start : start + 500]), SearchDocument.listed.is_(True)
+            for doc_id, words, seq, listed in connection.execute(
+                sa.select(SearchDocument.doc_id, SearchDocument.words, SearchDocument.seq, SearchDocument.listed).where(
+                    SearchDocument.doc_id.in_(changed[start : start + 500])
                 )
             ):
-                counts.subtract(words.split())
+                held[doc_id] = (words if listed else "", seq)
+        # A version older than the one the index holds is not written back over it (a heal that read the
+        # document before a later save committed).
+        rows = [row for row in rows if row["seq"] >= held.get(row["doc_id"], ("", -1))[1]]
+        counts = Counter()
+        for doc_id in [row["doc_id"] for row in rows] + list(gone):
+            counts.subtract(held.get(doc_id, ("", 0))[0].split())
         for row in rows:
             counts.update(row["words"].split())
         if gone:
@@ -373,11 +392,15 @@ class DatabaseBackend:
             state = self._state
             if state is not None and state.gen == gen and state.built:
                 return state
-            if state is None or gen < state.gen:  # first use, or the database went back (a restore)
+            changed = None
+            if state is not None and gen >= state.gen:
+                changed = db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.gen > state.gen)).all()
+            if changed is None or len(changed) > RELOAD_SHARE * max(len(state.docs), 1):
+                # first use, the database went back (a restore), or a rebuild: read it all afresh
                 state = _State(db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True))))
-            else:
-                state.correctors = {}
-                for row in db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.gen > state.gen)):
+            else:  # the rows written since, applied to a copy: searches in other threads read the old one
+                state = state.copy()
+                for row in changed:
                     state.put(row.doc_id, _Doc(row) if row.listed else None)
             state.gen, state.built = gen, bool(self.stored_format())
             self._state = state
