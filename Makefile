@@ -46,7 +46,7 @@ db: setup
 # stops with it.
 run: db
 	@echo "Serving on http://127.0.0.1:$(PORT), with the job runner beside it — stop both with Ctrl-C"
-	@$(BIN)/huey_consumer jobs_runner.huey --workers 1 --quiet & runner=$$!; \
+	@$(BIN)/huey_consumer jobs_runner.huey --workers 1 --max-delay 1 --quiet & runner=$$!; \
 	  trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

@@ -179,7 +179,8 @@ class Site(str):
 
 
 class LiveServer(DemoCopy):
-    """A copy of the demo database, served by ``flask run`` on a free port."""
+    """A copy of the demo database, served by ``flask run`` on a free port, with the job runner beside it
+    (as ``make run`` starts them), sharing a job queue in a SQLite file."""
 
     def __init__(self):
         super().__init__()
@@ -189,11 +190,28 @@ class LiveServer(DemoCopy):
             DATABASE_URL=self.url,
             INSTANCE_PATH=str(self.folder),
             SEARCH_INDEX_DIR=str(self.folder / "search-index"),
+            JOBS_URL=f"sqlite:///{self.folder / 'jobs.sqlite'}",
         )
         port = _free_port()
         self.log = (self.folder / "server.log").open("w")
         self.server = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.runner = subprocess.Popen(  # polls the queue every 0.1-0.5 s: a journey waits for its jobs
+            [
+                str(Path(sys.executable).parent / "huey_consumer"),
+                "jobs_runner.huey",
+                "-w",
+                "1",
+                "-d",
+                "0.1",
+                "-m",
+                "0.5",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -213,7 +231,8 @@ class LiveServer(DemoCopy):
             time.sleep(0.1)
 
     def close(self):
-        self.server.terminate()
-        self.server.wait(timeout=10)
+        for process in (self.runner, self.server):
+            process.terminate()
+            process.wait(timeout=10)
         self.log.close()
         super().close()

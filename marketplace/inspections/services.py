@@ -213,20 +213,30 @@ def population_query(campaign):
     )
 
 
-def open_campaign(actor, campaign):
-    """Freeze the population (one unit per engagement in scope) and the checklist; the tiers begin.
-    The units are inserted in bulk and joined to the hash chain like any other append-only rows."""
+class NothingToCheck(DomainError):
+    message = _l("No report in these categories was issued within the period: there is nothing to check yet.")
+
+
+def check_openable(actor, campaign):
+    """Refuse, with the reason, a campaign that cannot be opened as it stands (what the page checks at
+    once, before the population is frozen by a job)."""
     _require(permissions.can_manage_campaigns(actor))
     if campaign.status is not CampaignStatus.DRAFT:
         raise CampaignNotDraft()
     missing = [c.name for c in campaign.categories if not any(i.category_id == c.id for i in campaign.items)]
     if missing:
         raise DomainError(_l("Every category needs a checklist; none yet for: %(names)s", names="、".join(missing)))
+    if not db.session.scalar(sa.select(population_query(campaign).exists())):
+        raise NothingToCheck()
+
+
+def open_campaign(actor, campaign):
+    """Freeze the population (one unit per engagement in scope) and the checklist; the tiers begin.
+    The units are inserted in bulk and joined to the hash chain like any other append-only rows."""
+    check_openable(actor, campaign)
     rows = db.session.execute(population_query(campaign)).all()
     if not rows:
-        raise DomainError(
-            _l("No report in these categories was issued within the period: there is nothing to check yet.")
-        )
+        raise NothingToCheck()
     from marketplace.common import chain
     from marketplace.inspections.draw import unit_name
     from marketplace.reference import cache

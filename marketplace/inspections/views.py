@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from marketplace import jobs
 from marketplace.auth import permissions
 from marketplace.auth.permissions import permission_required
 from marketplace.common import editing
@@ -16,7 +17,7 @@ from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
 from marketplace.extensions import db
-from marketplace.inspections import draws, queries, services
+from marketplace.inspections import campaign_jobs, draws, queries, services
 from marketplace.inspections.forms import (
     CRITERION_LABELS,
     CampaignForm,
@@ -280,12 +281,11 @@ def campaign_item_remove(campaign_id, item_id):
 def campaign_open(campaign_id):
     campaign = _campaign_or_404(campaign_id)
     if ConfirmForm().validate_on_submit():
-        with committing() as saved:
-            services.open_campaign(permissions.acting_user(), campaign)
-        if saved:
-            flash(
-                _("The campaign is open: %(n)d engagements are its population.", n=campaign.population_size), "success"
-            )
+        with committing() as started:
+            job = campaign_jobs.start_opening(permissions.acting_user(), campaign)
+        if started:  # freezing a city's year of engagements runs outside this request
+            jobs.queue(job)
+            return redirect(url_for("jobs.detail", job_id=job.id))
     return redirect(url_for("inspections.campaign", campaign_id=campaign.id))
 
 

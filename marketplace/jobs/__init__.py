@@ -54,7 +54,7 @@ class Kind:
     run: object
     result_url: object  # result -> the page to go to
     result_text: object = None  # result -> what the link to it says
-    retry_url: object = None  # () -> where to start again after a failure
+    retry_url: object = None  # job -> where to start again after a failure
     steps: dict = field(default_factory=dict)  # step -> label
     errors: dict = field(default_factory=dict)  # the name of a DomainError -> what the page says
 

@@ -43,7 +43,7 @@ jobs.register(
         run=_publish,
         result_url=lambda batch_no: url_for("notices.detail", batch_no=batch_no),
         result_text=lambda batch_no: _("Batch %(no)s is published.", no=batch_no),
-        retry_url=lambda: url_for("notices.publish"),
+        retry_url=lambda job: url_for("notices.publish"),
         steps={
             "compare": _l("Comparing every agency with the last batch"),
             "pdf": _l("Laying out the PDF's rows"),
