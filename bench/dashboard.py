@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.environment import production_env  # noqa: E402
+
 UNITS = 100_000
 BUDGET_MS = 300
 MAX_STATEMENTS = 12
@@ -277,15 +279,7 @@ def timed(fn, runs=7):
 
 def main():
     work = Path(tempfile.mkdtemp(prefix="marketplace-bench-dashboard-"))
-    os.environ.update(
-        MARKETPLACE_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-use",
-        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
-        INSTANCE_PATH=str(work),
-        SEARCH_INDEX_DIR=str(work / "index"),
-        UPLOAD_FOLDER=str(work / "uploads"),
-        PUBLIC_BASE_URL="https://aq.nantong.gov.cn",
-    )
+    os.environ.update(production_env(work))
     import flask_migrate
     import sqlalchemy as sa
 

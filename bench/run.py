@@ -25,10 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+from bench.environment import empty_schema, percentile, production_env, verdict  # noqa: E402
 
 
 def cpu_model():
@@ -39,10 +36,6 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
-
-
-def verdict(met):
-    return " (met)" if met else " (**not met**)"
 
 
 def free_port():
@@ -150,18 +143,7 @@ def main():
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="marketplace-bench-"))
-    env = dict(
-        os.environ,
-        MARKETPLACE_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-use",
-        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
-        INSTANCE_PATH=str(work),
-        SEARCH_INDEX_DIR=str(work / "index"),
-        SESSION_COOKIE_SECURE="0",
-        UPLOAD_FOLDER=str(work / "uploads"),
-        PUBLIC_BASE_URL="https://aq.nantong.gov.cn",  # production refuses to start without it
-        JOBS_URL=f"sqlite:///{work / 'jobs.sqlite'}",
-    )
+    env = production_env(work)
     os.environ.update(env)
     import flask_migrate
     import sqlalchemy as sa
@@ -180,9 +162,7 @@ def main():
     rows = []
     with app.app_context():
         engine_name = db.engine.dialect.name
-        if engine_name == "postgresql":
-            db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
+        empty_schema(db)
         flask_migrate.upgrade()
         started = time.perf_counter()
         generate(args.agencies)

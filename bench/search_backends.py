@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.environment import empty_schema, percentile, production_env, verdict  # noqa: E402
+
 SENTENCE = "我们是如东县的一家化工企业需要做危险化学品安全评价和应急预案"
 QUERY_SET = {
     "安全评价": "a category word",
@@ -43,15 +45,6 @@ QUERY_SET = {
 }
 
 
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
-def verdict(met):
-    return " (met)" if met else " (NOT MET)"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agencies", type=int, default=10000)
@@ -61,16 +54,7 @@ def main():
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="marketplace-search-bench-"))
-    os.environ.update(
-        MARKETPLACE_ENV="production",
-        SECRET_KEY="bench-secret-key-not-for-use",
-        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
-        INSTANCE_PATH=str(work),
-        SEARCH_INDEX_DIR=str(work / "index"),
-        SESSION_COOKIE_SECURE="0",
-        UPLOAD_FOLDER=str(work / "uploads"),
-        PUBLIC_BASE_URL="https://aq.nantong.gov.cn",
-    )
+    os.environ.update(production_env(work))
     import flask_migrate
     import sqlalchemy as sa
 
@@ -89,9 +73,7 @@ def main():
     first = apps[args.backends[0]]
     with first.app_context():
         engine_name = db.engine.dialect.name
-        if engine_name == "postgresql":
-            db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            db.session.commit()
+        empty_schema(db)
         flask_migrate.upgrade()
         started = time.perf_counter()
         generate(args.agencies)

@@ -14,7 +14,6 @@ from marketplace.common.pagination import paginate
 from marketplace.common.time import local_today
 from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
-from marketplace.extensions import db
 from marketplace.pledges import services as pledges
 from marketplace.pledges.forms import SignForm
 from marketplace.providers import directory, revisions, services, signals
@@ -86,7 +85,6 @@ def index():
         facets = dict(page.facets, pledge=directory.pledge_facets(page.facets["pledge"]))
     except Exception:  # the index is unavailable: the directory still works from the database
         current_app.logger.exception("search unavailable; directory served from the database")
-        db.session.rollback()  # a failed statement of a database index leaves the transaction unusable
         page = paginate(directory.directory_query(filters))
     known = cache.snapshot()
     return render_template(

@@ -413,7 +413,13 @@ class DatabaseBackend:
         return querying.plan(querying.clean_text(text).lower(), _Lexicon(self._fresh()))[0]
 
     def search(self, q):
-        """Hits for one page, with facet counts and highlights; hostile input gives no results."""
+        """Hits for one page, with facet counts and highlights; hostile input gives no results. Its
+        statements run in a savepoint: one that fails (a timeout) leaves the caller's transaction usable,
+        for the directory's answer from the database, say (PostgreSQL aborts a transaction on an error)."""
+        with db.session.begin_nested():
+            return self._search(q)
+
+    def _search(self, q):
         state = self._fresh()
         text = querying.clean_text(q.text).lower()
         lexicon = _Lexicon(state)
