@@ -1,15 +1,19 @@
-"""The benchmark suite: `make bench`. Generates a register of N agencies, builds the search index, then
-serves the app with gunicorn (2 workers) and drives it from this machine: the search page's latency over
-the whole query set of ``bench/search_backends.py`` (one client), the home page and /healthz, the first
-directory page after an edit, each worker's memory, and the throughput of the directory, search, profile
-and home pages (8 clients, an agency edited every second meanwhile, so that a share of the pages are the
-first after a change) against a separate bare Flask app that reads one row (``bench/bare_app.py``, same
-gunicorn settings). Prints every budget as met or not and writes the table to docs/benchmarks.md."""
+"""The benchmark suite: `make bench`. At 1,000, 10,000 and 50,000 agencies (``bench/generate.py``: every
+category, varied text, enterprises and engagements too), generates the register, builds the search index
+and publishes a notice batch, then serves the app with gunicorn (2 workers) and drives it from this
+machine, three runs at each size: the search page's latency over the whole query set of
+``bench/search_backends.py`` (one client), the home page and /healthz, the first directory page after an
+edit, and the throughput of the directory, search, profile and home pages (8 clients, each walking the
+addresses in its own order, an agency edited every second meanwhile, so that a share of the pages are
+the first after a change) against a separate bare Flask app that reads one row (``bench/bare_app.py``,
+same gunicorn settings); each worker's memory after start-up. Prints every budget as met or not and
+writes the table to docs/benchmarks.md."""
 
 import argparse
 import http.client
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -64,15 +68,18 @@ def timed_requests(port, paths, repeat):
     return times
 
 
-def throughput(port, paths, clients, seconds):
-    """Requests per second with ``clients`` keep-alive clients cycling through ``paths`` for a fixed time."""
+def throughput(port, paths, clients, seconds, seed):
+    """Requests per second with ``clients`` keep-alive clients for a fixed time, each walking ``paths`` in
+    an order of its own (clients in step would find in a cache what another client had just asked for)."""
     counts, stop = [0] * clients, time.perf_counter() + seconds
 
     def worker(n):
+        order = list(paths)
+        random.Random(seed * 100 + n).shuffle(order)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        i = n
+        i = 0
         while time.perf_counter() < stop:
-            get(conn, paths[i % len(paths)])
+            get(conn, order[i % len(order)])
             counts[n] += 1
             i += 1
         conn.close()
@@ -132,16 +139,12 @@ def serve(target, port, env):
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--agencies", type=int, default=10000)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--edit-every", type=float, default=1.0, help="seconds between agency edits during throughput")
-    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
-    args = parser.parse_args()
+PAGES = {"directory": 30, "search": 15, "profile": 40, "home": 40}  # throughput budgets, % of the bare app
 
+
+def measure(agencies, args, seed):
+    """Every figure at one size: generate the register, build the index, publish a notice batch, serve the
+    app and the bare app, then ``args.runs`` runs of the latency and throughput measures."""
     work = Path(tempfile.mkdtemp(prefix="marketplace-bench-"))
     env = production_env(work)
     os.environ.update(env)
@@ -151,7 +154,9 @@ def main():
     from bench.generate import generate
     from bench.search_backends import QUERY_SET
     from marketplace import config, create_app, search
+    from marketplace.auth import permissions
     from marketplace.extensions import db
+    from marketplace.providers import notices
     from marketplace.providers.models import Provider
     from marketplace.reference import services as reference
 
@@ -159,39 +164,39 @@ def main():
         SEARCH_HEAL_ON_START = False
 
     app = create_app(Config())
-    rows = []
+    figures = {"agencies": agencies, "runs": []}
     with app.app_context():
-        engine_name = db.engine.dialect.name
+        figures["engine"] = db.engine.dialect.name
         empty_schema(db)
         flask_migrate.upgrade()
         started = time.perf_counter()
-        generate(args.agencies)
+        generate(agencies)
         db.session.commit()
-        rows.append(
-            ("data generation", f"{args.agencies:,} agencies ({engine_name})", f"{time.perf_counter() - started:.1f} s")
-        )
+        figures["generation"] = time.perf_counter() - started
         started = time.perf_counter()
         search.reindex()
-        build = time.perf_counter() - started
-        kind = search.backend_name(app)
-        rows.append((f"index build ({kind} backend)", "budget ≤ 60 s", f"{build:.1f} s" + verdict(build <= 60)))
+        figures["build"] = time.perf_counter() - started
+        figures["backend"] = search.backend_name(app)
+        started = time.perf_counter()  # what the publishing job does, outside any request
+        notices.publish_batch(permissions.SYSTEM)
+        db.session.commit()
+        figures["publish"] = time.perf_counter() - started
         provider_ids = db.session.scalars(sa.select(Provider.id).order_by(Provider.id)).all()
         categories = [c.id for g in reference.category_tree() for c in g.children]
         counties = [c.id for c in reference.list_counties()]
         db.session.remove()
 
-    rng = __import__("random").Random(20261201)
+    rng = random.Random(seed)
     queries = list(QUERY_SET) + [f"9132{provider_ids[len(provider_ids) // 2]:014d}"]
     search_paths = [f"/providers?q={urllib.parse.quote(q)}" for q in queries]
     directory_paths = [
         f"/providers?category={c}&county={k}&page={p}" for c in categories for k in [""] + counties for p in (1, 2)
     ]
-    rng.shuffle(directory_paths)
     profile_paths = [f"/providers/{i}" for i in rng.sample(provider_ids, min(300, len(provider_ids)))]
+    pages = {"directory": directory_paths, "search": search_paths, "profile": profile_paths, "home": ["/"]}
 
     port, bare_port = free_port(), free_port()
     server, bare = serve("wsgi:app", port, env), serve("bench.bare_app:app", bare_port, env)
-    editor = Editor(app, args.edit_every)
     try:
         for running, at, path in ((server, port, "/healthz"), (bare, bare_port, "/one-row")):
             deadline = time.time() + 120
@@ -204,84 +209,165 @@ def main():
                         raise RuntimeError("gunicorn did not start") from None
                     time.sleep(0.5)
         time.sleep(3)  # both workers have loaded what they keep in memory
-        timed_requests(
-            port, ["/", "/healthz", "/providers"] + search_paths + directory_paths[:20] + profile_paths[:20], 2
-        )
+        figures["rss"] = worker_rss(server)
+        timed_requests(port, ["/", "/healthz", "/providers"] + directory_paths[:20] + profile_paths[:20], 2)
         timed_requests(bare_port, ["/one-row"], 8)
-        rss = worker_rss(server)
-        page = timed_requests(port, search_paths, args.repeat)
-        home = timed_requests(port, ["/"], 30)
-        health = timed_requests(port, ["/healthz"], 30)
-        after_edit = []
-        with app.app_context():
-            for provider_id in provider_ids[:5]:
-                provider = db.session.get(Provider, provider_id)
-                provider.description = provider.description + "。"
-                db.session.commit()
-                time.sleep(0.2)
-                after_edit += timed_requests(port, ["/providers"], 1)
-            db.session.remove()
-        bare_rps = throughput(bare_port, ["/one-row"], args.clients, args.seconds)
-        editor.start()
-        pages = {
-            "directory": (directory_paths, 30),
-            "search": (search_paths, 15),
-            "profile": (profile_paths, 40),
-            "home": (["/"], 40),
-        }
-        rates = {name: throughput(port, paths, args.clients, args.seconds) for name, (paths, _b) in pages.items()}
-        editor.stop.set()
-        editor.join(10)
+        for run in range(args.runs):
+            figures["runs"].append(one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed + run))
+            print(f"  {agencies:,} agencies, run {run + 1}: {summary(figures['runs'][-1])}", flush=True)
     finally:
         for running in (server, bare):
             running.terminate()
             running.wait(timeout=20)
         shutil.rmtree(work, ignore_errors=True)
+    return figures
 
-    page50, page95, worst = statistics.median(page), percentile(page, 95), max(page)
-    rows += [
-        (
-            "search page (HTTP, 1 client)",
-            f"{len(queries)} queries × {args.repeat}; budget p95 ≤ 60 ms, none over 150 ms",
-            f"p50 {page50:.1f} ms, p95 {page95:.1f} ms{verdict(page95 <= 60)}, max {worst:.1f} ms{verdict(worst <= 150)}",
-        ),
-        ("home page (HTTP, 1 client)", "30 requests", f"p50 {statistics.median(home):.1f} ms"),
-        ("/healthz (HTTP, 1 client)", "30 requests", f"p50 {statistics.median(health):.1f} ms"),
-        (
-            "first directory page after an edit",
-            "5 edits; budget ≤ 100 ms",
-            f"median {statistics.median(after_edit):.1f} ms, max {max(after_edit):.1f} ms"
-            + verdict(max(after_edit) <= 100),
-        ),
-        (
-            "worker memory after start-up (RSS)",
-            "budget ≤ 250 MB",
-            ", ".join(f"{size:.0f} MB" for size in rss) + verdict(bool(rss) and max(rss) <= 250),
-        ),
-        (f"bare Flask app, one row ({args.clients} clients)", "same run, a separate app", f"{bare_rps:.0f} req/s"),
-    ]
-    for name, (_paths, budget) in pages.items():
-        share = 100 * rates[name] / bare_rps
-        rows.append(
-            (
-                f"{name} pages ({args.clients} clients, an agency edited every {args.edit_every:g} s)",
-                f"budget ≥ {budget} % of the bare app",
-                f"{rates[name]:.0f} req/s, {share:.0f} %" + verdict(share >= budget),
-            )
-        )
-    table = ["| measure | conditions | result |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    load = os.getloadavg()
-    machine = (
-        f"{platform.machine()} {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+
+def one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed):
+    from marketplace.extensions import db
+    from marketplace.providers.models import Provider
+
+    run = {"search": timed_requests(port, search_paths, args.repeat)}  # the first pass finds caches cold
+    run["home"] = statistics.median(timed_requests(port, ["/"], 30))
+    run["healthz"] = statistics.median(timed_requests(port, ["/healthz"], 30))
+    after_edit = []
+    with app.app_context():
+        for provider_id in random.Random(seed).sample(provider_ids, 5):
+            provider = db.session.get(Provider, provider_id)
+            provider.description = provider.description + "。"
+            db.session.commit()
+            time.sleep(0.2)
+            after_edit += timed_requests(port, ["/providers"], 1)
+        db.session.remove()
+    run["after_edit"] = after_edit
+    run["bare"] = throughput(bare_port, ["/one-row"], args.clients, args.seconds, seed)
+    editor = Editor(app, args.edit_every)
+    editor.start()
+    run["rates"] = {name: throughput(port, paths, args.clients, args.seconds, seed) for name, paths in pages.items()}
+    editor.stop.set()
+    editor.join(10)
+    run["edits"] = editor.edits
+    run["load"] = os.getloadavg()[0]
+    return run
+
+
+def summary(run):
+    shares = ", ".join(f"{name} {100 * rate / run['bare']:.0f} %" for name, rate in run["rates"].items())
+    return (
+        f"search p95 {percentile(run['search'], 95):.1f} ms, bare {run['bare']:.0f} req/s, {shares}, "
+        f"load {run['load']:.2f}"
     )
+
+
+def spread(values, fmt):
+    """The median of the runs, with their range when there are several."""
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(middle)
+    return f"{fmt.format(middle)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def report(results):
+    """The table (one column per size) and the verdicts: budgets at the largest size, growth against the
+    smallest; each throughput share is taken within its own run, then the median of the runs judged."""
+    largest, smallest = results[-1], results[0]
+    grows = len(results) > 1 and smallest["agencies"] < largest["agencies"]
+    base = {key: statistics.median(r[key] for r in smallest["runs"]) for key in ("home", "healthz")}
+    rows = []
+
+    def row(label, value, budget="", check=None):
+        cells = []
+        for result in results:
+            text = value(result)
+            if check is not None and result is largest:
+                text += verdict(check(result))
+            cells.append(text)
+        rows.append((label, budget, cells))
+
+    def pooled(result, key):
+        return [t for r in result["runs"] for t in r[key]]
+
+    def median_of(result, key):
+        return statistics.median(r[key] for r in result["runs"])
+
+    row("data generation", lambda r: f"{r['generation']:.0f} s")
+    row("index build", lambda r: f"{r['build']:.1f} s", "≤ 60 s", lambda r: r["build"] <= 60)
+    row(
+        "notice batch published (PDF and CSV, outside a request)",
+        lambda r: f"{r['publish']:.1f} s" + (verdict(r["publish"] <= 15) if r["agencies"] == 10000 else ""),
+        "≤ 15 s at 10,000",
+    )
+    row(
+        "search page, 1 client, p50 / p95 / max (every search of every run)",
+        lambda r: (
+            f"{statistics.median(pooled(r, 'search')):.1f} / {percentile(pooled(r, 'search'), 95):.1f}"
+            f" / {max(pooled(r, 'search')):.1f} ms"
+        ),
+        "p95 ≤ 60 ms, max ≤ 150 ms",
+        lambda r: percentile(pooled(r, "search"), 95) <= 60 and max(pooled(r, "search")) <= 150,
+    )
+    for key, label in (("home", "home page, 1 client, p50"), ("healthz", "/healthz, 1 client, p50")):
+        row(
+            label,
+            lambda r, key=key: spread([run[key] for run in r["runs"]], "{:.1f}") + " ms",
+            "within 20 % of 1,000" if grows else "",
+            (lambda r, key=key: median_of(r, key) <= 1.2 * base[key]) if grows else None,
+        )
+    row(
+        "first directory page after an edit, median / max",
+        lambda r: f"{statistics.median(pooled(r, 'after_edit')):.1f} / {max(pooled(r, 'after_edit')):.1f} ms",
+        "≤ 100 ms",
+        lambda r: max(pooled(r, "after_edit")) <= 100,
+    )
+    row(
+        "worker RSS after start-up",
+        lambda r: ", ".join(f"{size:.0f}" for size in r["rss"]) + " MB",
+        "≤ 250 MB",
+        lambda r: bool(r["rss"]) and max(r["rss"]) <= 250,
+    )
+    row("bare Flask app, one row", lambda r: spread([run["bare"] for run in r["runs"]], "{:,.0f}") + " req/s")
+    for name, budget in PAGES.items():
+        row(
+            f"{name} pages, share of the bare app",
+            lambda r, name=name: (
+                spread([100 * run["rates"][name] / run["bare"] for run in r["runs"]], "{:.0f}")
+                + f" % ({statistics.median(run['rates'][name] for run in r['runs']):,.0f} req/s)"
+            ),
+            f"≥ {budget} %",
+            lambda r, name=name, budget=budget: (
+                statistics.median(100 * run["rates"][name] / run["bare"] for run in r["runs"]) >= budget
+            ),
+        )
+    row("agency edits during the throughput runs", lambda r: ", ".join(str(run["edits"]) for run in r["runs"]))
+    row("load average (1 min) after each run", lambda r: ", ".join(f"{run['load']:.2f}" for run in r["runs"]))
+    head = "| measure | budget | " + " | ".join(f"{r['agencies']:,}" for r in results) + " |"
+    table = [head, "|---|---|" + "---|" * len(results)]
+    table += [f"| {label} | {budget} | " + " | ".join(cells) + " |" for label, budget, cells in rows]
+    return table
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agencies", default="1000,10000,50000", help="sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="repeats of the latency and throughput measures")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the query set per run")
+    parser.add_argument("--edit-every", type=float, default=1.0, help="seconds between agency edits during throughput")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+    sizes = sorted(int(n) for n in args.agencies.split(","))
+    results = [measure(n, args, seed=20261201 + n) for n in sizes]
+    table = report(results)
+    machine = f"{platform.machine()} {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    engine = f"{results[0]['engine']}, {results[0]['backend']} search backend"
     print("\n".join(table))
-    print(machine)
+    print(f"{machine}; {engine}")
     if not args.no_write:
-        write_docs(table, machine, args)
+        write_docs(table, machine, engine, args)
 
 
-def write_docs(table, machine, args):
+def write_docs(table, machine, engine, args):
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8")
     marker = "## Search and directory (`make bench`)"
@@ -289,9 +375,13 @@ def write_docs(table, machine, args):
         [
             marker,
             "",
-            f"Date: {date.today().isoformat()}. Machine: {machine}. gunicorn 2 workers and the load generator on the same "
-            f"machine, {args.agencies:,} generated agencies, {args.seconds:.0f} s per throughput run. "
-            "Medians and ratios from one run.",
+            f"Date: {date.today().isoformat()}. Machine: {machine}. {engine}. gunicorn with 2 workers, the app and "
+            f"a separate bare Flask app that reads one row (`bench/bare_app.py`), and the load generator on the same "
+            f"machine; {args.clients} keep-alive clients for {args.seconds:.0f} s per page kind, each walking the "
+            f"addresses in an order of its own, while an agency is edited every {args.edit_every:g} s (each edit puts "
+            f"every worker's caches out of date). {args.runs} runs at each size: a figure is the median of the runs "
+            "with their range in brackets; each share is taken within its own run. Budgets are judged at the "
+            "largest size, growth against the smallest.",
             "",
             f"Command: `make bench` (or `.venv/bin/python bench/run.py --agencies {args.agencies}`).",
             "",

@@ -5,6 +5,7 @@ change (``providers``: the commits that changed any agency's record)."""
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from marketplace.common import database
 from marketplace.extensions import db
 
 
@@ -24,4 +25,6 @@ def bump(connection, name):
 
 
 def value(name):
-    return db.session.scalar(sa.select(Counter.value).where(Counter.name == name)) or 0
+    """The count of ``name`` as this transaction sees it: read on every page that caches, so read raw."""
+    rows = database.fetch_all("SELECT value FROM counters WHERE name = :name", {"name": name})
+    return rows[0][0] if rows else 0

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 from whoosh.spelling import ListCorrector
 
-from marketplace.common import counters
+from marketplace.common import counters, database
 from marketplace.extensions import db
 from marketplace.search import analysis, querying
 from marketplace.search.models import FTS_TABLE, SearchDocument, SearchSetting, SearchWord
@@ -628,7 +628,7 @@ def _scored(plan):
             "WHERE terms @@ CAST(:q AS tsquery)"
         )
         params = {"q": _tsquery(plan), "weights": weights}
-    rows = _fetch(f"{sql} LIMIT {SCORED_MATCHES + 1}", params)
+    rows = database.fetch_all(f"{sql} LIMIT {SCORED_MATCHES + 1}", params)
     if len(rows) <= SCORED_MATCHES:
         return rows
     return [(doc_id, 0.0) for doc_id in _ids(plan)]
@@ -642,20 +642,7 @@ def _ids(plan):
         sql, params = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q", {"q": _fts5(plan)}
     else:
         sql, params = "SELECT doc_id FROM search_documents WHERE terms @@ CAST(:q AS tsquery)", {"q": _tsquery(plan)}
-    return [doc_id for (doc_id,) in _fetch(sql, params)]
-
-
-def _fetch(sql, params):
-    """Every row of a query, through the session's own DBAPI connection (in its transaction): for tens of
-    thousands of ids SQLAlchemy's result rows cost four times the query itself."""
-    if _dialect() != "sqlite":
-        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)  # psycopg's parameter style
-    cursor = db.session.connection().connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+    return [doc_id for (doc_id,) in database.fetch_all(sql, params)]
 
 
 class _Lexicon:
