@@ -19,6 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from marketplace import create_app, search
+from marketplace.common import pagecache
 from marketplace.config import TestingConfig
 from marketplace.extensions import db as _db
 from marketplace.extensions import limiter
@@ -192,6 +193,7 @@ def db(app, module_db):
         limiter.reset()
         cache.clear()  # counties and categories cached by an earlier, rolled-back test
         directory.forget_figures()  # the home page's figures, counted in an earlier, rolled-back test
+        pagecache.clear()  # pages kept for visitors by an earlier, rolled-back test
         search.forget()  # what this worker keeps of the index, read in an earlier, rolled-back test
         try:
             yield _db

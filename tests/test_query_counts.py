@@ -8,6 +8,7 @@ from sqlalchemy import event
 from marketplace import search
 from marketplace.auth.permissions import SYSTEM
 from marketplace.auth.roles import Role
+from marketplace.common import pagecache
 from marketplace.providers import directory, notices
 from marketplace.reference import cache
 from tests import factories
@@ -31,6 +32,7 @@ def counting(engine):
 def statements_for(client, db, url):
     cache.clear()  # count the statements that load the cached counties and categories too
     directory.forget_figures()  # and those that count the home page's figures: the worst case
+    pagecache.clear()  # and a page rendered, not one kept for visitors
     search.forget()  # and those that read the search index's per-document values
     with counting(db.engine) as statements:
         assert client.get(url).status_code == 200

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import utcnow
 from marketplace.engagements.models import Engagement, EngagementStatus, Rating
+from marketplace.enterprises.models import Enterprise
 from marketplace.extensions import db
 from marketplace.providers import indexing, signals
 from marketplace.providers.models import Provider
@@ -135,13 +135,27 @@ def hide(actor, rating, reason):
 
 
 def latest_for_provider(provider_id, limit=20):
-    """The agency's latest ratings for its public profile (hidden ones say why), with what they show."""
-    return db.session.scalars(
-        sa.select(Rating)
+    """The agency's latest ratings for its public profile (hidden ones say why): rows of what the profile
+    shows (the enterprise's name, the category's id), not the ratings, engagements and enterprises
+    themselves, which took a third of the profile's time."""
+    return db.session.execute(
+        sa.select(
+            Rating.id,
+            Rating.score,
+            Rating.text,
+            Rating.created_at,
+            Rating.reply,
+            Rating.replied_at,
+            Rating.hidden_at,
+            Rating.hidden_reason,
+            Enterprise.name.label("enterprise_name"),
+            Engagement.category_id,
+        )
+        .join(Enterprise, Enterprise.id == Rating.enterprise_id)
+        .join(Engagement, Engagement.id == Rating.engagement_id)
         .where(Rating.provider_id == provider_id)
         .order_by(Rating.created_at.desc(), Rating.id.desc())
         .limit(limit)
-        .options(selectinload(Rating.enterprise), selectinload(Rating.engagement).selectinload(Engagement.category))
     ).all()
 
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common import audit, chain, exports, pdf
+from marketplace.common import audit, chain, database, exports, pdf
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import LOCAL_ZONE, local_date, utcnow
 from marketplace.extensions import db
@@ -81,6 +81,12 @@ def latest_batch():
     return db.session.scalar(
         sa.select(NoticeBatch).order_by(NoticeBatch.published_at.desc(), NoticeBatch.id.desc()).limit(1)
     )
+
+
+def latest_batch_id():
+    """The latest batch's id (None before the first): read raw, on every home page."""
+    rows = database.fetch_all("SELECT id FROM notice_batches ORDER BY published_at DESC, id DESC LIMIT 1")
+    return rows[0][0] if rows else None
 
 
 def list_batches():

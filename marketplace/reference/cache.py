@@ -103,7 +103,7 @@ def _load():
 class ReferenceCache:
     def __init__(self, seconds):
         self.seconds, self._lock = seconds, threading.Lock()
-        self._snapshot, self._loaded_at = None, 0.0
+        self._snapshot, self._loaded_at, self.loads = None, 0.0, 0
 
     def get(self):
         with self._lock:
@@ -111,7 +111,14 @@ class ReferenceCache:
             if snapshot is None or time.monotonic() - self._loaded_at > self.seconds:
                 snapshot = self._snapshot = _load()
                 self._loaded_at = time.monotonic()
+                self.loads += 1
             return snapshot
+
+    def generation(self):
+        """How many times this process has loaded the reference data: a page built from one snapshot is
+        out of date once a later one is loaded."""
+        self.get()
+        return self.loads
 
     def clear(self):
         with self._lock:
@@ -120,12 +127,18 @@ class ReferenceCache:
 
 def init_app(app):
     app.extensions["reference"] = ReferenceCache(app.config.get("REFERENCE_CACHE_SECONDS", 30))
-    app.jinja_env.filters["category_label"] = lambda category: snapshot().category_label(category.id)
+    app.jinja_env.filters["category_label"] = lambda category: snapshot().category_label(
+        getattr(category, "id", category)
+    )
 
 
 def snapshot():
     """Counties and categories as they are now (at most the cache's age behind another worker's edit)."""
     return current_app.extensions["reference"].get()
+
+
+def generation():
+    return current_app.extensions["reference"].generation()
 
 
 def clear():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
-from marketplace.common import health
+from marketplace.common import counters, health, pagecache
 from marketplace.extensions import limiter
 from marketplace.providers import directory, notices
 from marketplace.reference import cache
@@ -13,7 +13,14 @@ from marketplace.version import __version__
 bp = Blueprint("site", __name__)
 
 
+def _home_depends():
+    """What the home page shows changes with: the register (its figures), the latest notice batch, and
+    the counties and categories."""
+    return counters.value("providers"), notices.latest_batch_id(), cache.generation()
+
+
 @bp.get("/")
+@pagecache.for_visitors(_home_depends)
 def home():
     known = cache.snapshot()
     return render_template(

@@ -1,0 +1,103 @@
+"""Whole pages kept for visitors who are not signed in, per worker, while what they show is unchanged.
+
+A public page that many people open and that changes only with the data (the home page) is rendered once
+per change and language, then served from memory. A page is kept only for a request that carries no
+cookie but the language's (no session: no flashed message, no CSRF token, no signed-in user, no
+"remember me"), and only when the view answered 200 without setting a cookie. Its key is the address, the
+language and the view's ``depends()``: values read cheaply on every request that change whenever the page
+would (a counter of ``common.counters``, the latest row's id), so a page is never served stale, whichever
+worker made the change. The per-request hooks (security headers, the language cookie) run on every
+answer, kept or not.
+
+The cache is bounded in bytes (``PAGE_CACHE_BYTES``, 2 MB by default; 0 turns it off) and drops the
+least recently used page first."""
+
+import threading
+from collections import OrderedDict
+from functools import wraps
+
+from flask import current_app, make_response, request, session
+
+from marketplace.common import i18n
+
+DEFAULT_BYTES = 2 * 1024 * 1024
+
+
+class PageCache:
+    def __init__(self, capacity):
+        self.capacity, self.size, self._pages, self._lock = capacity, 0, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key, page):
+        body = page[0]
+        if len(body) > self.capacity:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self.size -= len(old[0])
+            self._pages[key] = page
+            self.size += len(body)
+            while self.size > self.capacity:
+                _key, dropped = self._pages.popitem(last=False)
+                self.size -= len(dropped[0])
+
+    def clear(self):
+        with self._lock:
+            self._pages.clear()
+            self.size = 0
+
+
+def _cache():
+    cache = current_app.extensions.get("page_cache")
+    if cache is None:
+        cache = current_app.extensions["page_cache"] = PageCache(
+            current_app.config.get("PAGE_CACHE_BYTES", DEFAULT_BYTES)
+        )
+    return cache
+
+
+def _anonymous():
+    return request.method in ("GET", "HEAD") and all(name == i18n.LANG_COOKIE for name in request.cookies)
+
+
+def for_visitors(depends):
+    """Serve the view's page from memory to visitors without a session while ``depends()`` is unchanged."""
+
+    def decorate(view):
+        @wraps(view)
+        def cached(*args, **kwargs):
+            cache = _cache()
+            if not cache.capacity or not _anonymous():
+                return view(*args, **kwargs)
+            key = (request.full_path, i18n.current_language(), depends())
+            page = cache.get(key)
+            if page is not None:
+                body, mimetype = page
+                return current_app.response_class(body, mimetype=mimetype)
+            response = make_response(view(*args, **kwargs))
+            if (
+                response.status_code == 200
+                and not response.direct_passthrough
+                and "Set-Cookie" not in response.headers
+                and not session.modified  # the page gave this visitor a session (a CSRF token): theirs only
+            ):
+                cache.put(key, (response.get_data(), response.mimetype))
+            return response
+
+        return cached
+
+    return decorate
+
+
+def clear():
+    """Drop this worker's pages (tests roll the counters back with the data)."""
+    cache = current_app.extensions.get("page_cache")
+    if cache is not None:
+        cache.clear()
