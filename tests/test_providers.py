@@ -309,6 +309,22 @@ def test_expired_qualifications_are_flagged_and_reminded(client, db, make_user, 
     assert "expired on 2023-01-01" in html and f"expires on {soon.isoformat()}" in html
 
 
+def test_a_removed_expired_qualification_no_longer_flags_the_agency_in_the_directory(
+    client, db, make_user, search_index
+):
+    """The directory's row counted every expired qualification, removed ones too, while the profile did
+    not: the agency was flagged in the list and not on its own page."""
+    owner = make_user(Role.AGENCY)
+    provider, _ = factories.publish(owner, n=18)
+    old = factories.add_qualification(owner, provider, valid_from=date(2018, 1, 1), valid_to=date(2023, 1, 1))
+    db.session.commit()
+    assert "Has an expired qualification" in client.get("/providers?lang=en").get_data(as_text=True)
+    providers_services.remove_item(owner, provider, old, "过期证书已删除")
+    db.session.commit()
+    assert "Has an expired qualification" not in client.get("/providers?lang=en").get_data(as_text=True)
+    assert "Expired" not in client.get(f"/providers/{provider.id}?lang=en").get_data(as_text=True)
+
+
 def test_withdrawal_and_suspension(app, client, db, make_user, login_as, search_index):
     owner = make_user(Role.AGENCY)
     provider, _ = factories.publish(owner, n=18, name="南通远安检测技术有限公司")

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace import search
-from marketplace.common import counters
+from marketplace.common import counters, database
 from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
@@ -17,7 +17,6 @@ from marketplace.providers.models import LISTED_STATUSES as LISTED
 from marketplace.providers.models import (
     Provider,
     ProviderStatus,
-    Qualification,
     provider_categories,
     provider_regions,
 )
@@ -234,25 +233,24 @@ def row_details(providers, today=None):
     today = today or local_today()
     ref = cache.snapshot()
     categories, regions = defaultdict(list), defaultdict(list)
-    for provider_id, category_id in db.session.execute(
-        sa.select(provider_categories.c.provider_id, provider_categories.c.category_id).where(
-            provider_categories.c.provider_id.in_(ids)
-        )
+    listed = ",".join(str(int(i)) for i in ids)  # the page's own ids: numbers, written into the statement
+    for provider_id, category_id in database.fetch_all(
+        f"SELECT provider_id, category_id FROM provider_categories WHERE provider_id IN ({listed})"
     ):
         categories[provider_id].append(ref.category_by_id[category_id])
-    for provider_id, county_id in db.session.execute(
-        sa.select(provider_regions.c.provider_id, provider_regions.c.county_id).where(
-            provider_regions.c.provider_id.in_(ids)
-        )
+    for provider_id, county_id in database.fetch_all(
+        f"SELECT provider_id, county_id FROM provider_regions WHERE provider_id IN ({listed})"
     ):
         regions[provider_id].append(ref.county_by_id[county_id])
-    expired = set(
-        db.session.scalars(
-            sa.select(Qualification.provider_id)
-            .where(Qualification.provider_id.in_(ids), Qualification.valid_to < today)
-            .distinct()
+    # a removed qualification no longer counts (as on the profile)
+    expired = {
+        provider_id
+        for (provider_id,) in database.fetch_all(
+            f"SELECT DISTINCT provider_id FROM qualifications WHERE provider_id IN ({listed})"
+            " AND deleted_at IS NULL AND valid_to < :today",
+            {"today": today.isoformat()},
         )
-    )
+    }
     current, now = pledges.current_text(), utcnow()
 
     def ordered(refs):
