@@ -14,7 +14,8 @@ import heapq
 import re
 import sys
 import threading
-from collections import Counter
+from collections import Counter, deque
+from itertools import repeat
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -84,6 +85,7 @@ class _State:
         self.vocabulary = {"name_py": Counter(), "name_ini": Counter()}
         self.correctors = {}
         self.named = {}  # a word of names: the documents whose name holds it
+        self.named_masks = {}  # the same, as bit sets, made when a search first asks (this state only)
         slots = {}
         for row in rows:
             if row.listed:
@@ -97,6 +99,7 @@ class _State:
                 self.vocabulary["name_ini"].update(set(doc.ini))
         self.size = len(self.docs)
         self.ids = list(self.docs)  # the document in each slot (None: a free slot)
+        self.slot_of = {doc_id: doc.slot for doc_id, doc in self.docs.items()}
         self.masks = {value: _bits(found, self.size) for value, found in slots.items()}
         self.live = (1 << self.size) - 1
         self.orders = {
@@ -109,10 +112,11 @@ class _State:
         other = _State.__new__(_State)
         other.__dict__.update(self.__dict__)
         other.docs, other.free, other.ids = dict(self.docs), list(self.free), list(self.ids)
+        other.slot_of = dict(self.slot_of)
         other.vocabulary = {name: Counter(counts) for name, counts in self.vocabulary.items()}
         other.named, other.masks = dict(self.named), dict(self.masks)
         other.orders = {column: list(keys) for column, keys in self.orders.items()}
-        other.correctors = {}
+        other.correctors, other.named_masks = {}, {}
         return other
 
     def put(self, doc_id, doc):
@@ -131,6 +135,7 @@ class _State:
                 self.named[word] = self.named[word] - {doc_id}
             self.free.append(old.slot)
             self.ids[old.slot] = None
+            del self.slot_of[doc_id]
         if doc is None:
             return
         if self.free:
@@ -139,6 +144,7 @@ class _State:
         else:
             doc.slot, self.size = self.size, self.size + 1
             self.ids.append(doc_id)
+        self.slot_of[doc_id] = doc.slot
         bit = 1 << doc.slot
         for value in doc.facet_values():
             self.masks[value] = self.masks.get(value, 0) | bit
@@ -150,6 +156,22 @@ class _State:
         for word in doc.named:
             self.named[word] = self.named.get(word, frozenset()) | {doc_id}
         self.docs[doc_id] = doc
+
+    def bits_of(self, doc_ids):
+        """A bit set of the slots of these documents (those this state does not hold are left out). Made
+        without a Python loop, for tens of thousands of matches: a "1" is written into a row of "0"s at
+        each slot (a document not held, at the end), and the row is read as a binary number."""
+        size = self.size
+        digits = bytearray(b"0") * (size + 1)
+        deque(map(digits.__setitem__, map(self.slot_of.get, doc_ids, repeat(size)), repeat(ord("1"))), maxlen=0)
+        return int(digits[size - 1 :: -1], 2) if size else 0
+
+    def named_mask(self, word):
+        """The documents whose name holds ``word``, as a bit set."""
+        mask = self.named_masks.get(word)
+        if mask is None:
+            mask = self.named_masks[word] = self.bits_of(self.named.get(word, ()))
+        return mask
 
     def filter_mask(self, q):
         """The slots passing the query's filters (None: no filter). A group's id stands for its
@@ -180,8 +202,10 @@ class _State:
     def page(self, column, keep, match, total, skip, take):
         """``take`` of the ``total`` documents in ``match`` (that ``keep`` accepts), in the column's order,
         after the first ``skip``: a few are read from the bit set and sorted, many are found by walking
-        the kept order (a filter most agencies pass fills a page within its first rows)."""
-        if keep is not None and total * SELECTIVE < len(self.docs):
+        the kept order (a filter most agencies pass fills a page within its first rows). Walking visits
+        about (skip + take) × documents / total rows; reading and sorting costs about four times that per
+        document in the set: whichever is less."""
+        if keep is not None and SORT_COST * total * total < (skip + take) * len(self.docs):
             docs, ids = self.docs, self.ids
             chosen = sorted((ids[slot] for slot in _slots(match)), key=lambda d: _sort_key(column, d, docs[d]))
             return chosen[skip : skip + take]
@@ -202,17 +226,17 @@ class _State:
         return chosen
 
 
-SELECTIVE = 8  # a filter fewer than one agency in this many pass is read from its bit set
+SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
 
 
 def _slots(bits):
-    """The slots in a bit set, in order."""
-    found = []
-    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8 or 1, "little")):
-        if byte:
-            base = index << 3
-            found.extend(base + bit for bit in range(8) if byte >> bit & 1)
+    """The slots in a bit set, in order: the places of the "1"s in its binary digits, lowest first."""
+    digits, found = bin(bits)[:1:-1], []
+    at = digits.find("1")
+    while at >= 0:
+        found.append(at)
+        at = digits.find("1", at + 1)
     return found
 
 
@@ -434,11 +458,19 @@ class DatabaseBackend:
             column = "rating" if q.sort == "rating" else "published"
             chosen = state.page(column, keep, match, total, (page - 1) * q.per_page, q.per_page)
             return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
-        scored = [
-            (doc_id, score)
-            for doc_id, score in _matches(plan, state)
-            if doc_id in docs and (keep is None or keep(docs[doc_id]))
-        ]
+        found = _matches(plan, state)
+        if isinstance(found, _Tiers):  # thousands of matches: ranked by bit sets, not one by one
+            match = found.match if wanted is None else found.match & wanted
+            facets, total = state.facets(match)
+            page, pages = querying.page_bounds(total, q)
+            if q.sort in ("newest", "rating"):
+                tiers = [match]
+            else:
+                tiers = [tier & match for tier in found.tiers()]
+            column = "rating" if q.sort == "rating" else "published"
+            chosen = _take(state, column, tiers, (page - 1) * q.per_page, q.per_page)
+            return SearchResult(_highlighted(chosen, plan), total, page, pages, facets, None)
+        scored = [(doc_id, score) for doc_id, score in found if doc_id in docs and (keep is None or keep(docs[doc_id]))]
         facets, total = state.facets(_bits((docs[doc_id].slot for doc_id, _ in scored), state.size))
         page, pages = querying.page_bounds(total, q)
         if q.sort == "newest":
@@ -576,28 +608,83 @@ def _tsquery(node):
 
 
 def _matches(plan, state):
-    """(doc_id, score) of every listed document the plan finds; a higher score ranks first.
+    """(doc_id, score) of every listed document the plan finds, a higher score ranking first; or, past
+    ``SCORED_MATCHES`` matches, the matches and their ranks as bit sets (``_Tiers``).
 
     The query's words found in a document's name count before the rest of the score: BM25's weight for
     a word most agencies use (安全, 南通) is next to nothing, so an agency with only one rare word of the
     query in its name would otherwise rank above the agency the whole query names (pinyin and initials
     are the name's: a match on them is a match in the name). For a ranked Any (a sentence's words) the
     number of its words a document holds comes first of all."""
+    words = list(dict.fromkeys(t.word for t in querying.terms(plan) if "name" in t.fields))
     held = Counter()
     if isinstance(plan, querying.Any) and plan.ranked:  # the parts' matches, counted, are the whole's
-        for part in plan.parts:
-            held.update(_ids(part))
-        scored = _scored(plan) if len(held) <= SCORED_MATCHES else [(doc_id, 0.0) for doc_id in held]
+        parts = [_ids(part) for part in plan.parts]
+        for ids in parts:
+            held.update(ids)
+        if len(held) > SCORED_MATCHES:
+            masks = [state.bits_of(ids) for ids in parts]
+            return _Tiers(_levels(masks)[1], masks, [state.named_mask(w) for w in words])
+        scored = _scored(plan)
+        if scored is None:  # cannot be: the whole finds what its parts find
+            scored = [(doc_id, 0.0) for doc_id in held]
     else:
         scored = _scored(plan)
+        if scored is None:
+            return _Tiers(state.bits_of(_ids(plan)), [], [state.named_mask(w) for w in words])
     if not scored or isinstance(plan, querying.Code):
         return scored
     named = Counter()
-    for word in dict.fromkeys(t.word for t in querying.terms(plan) if "name" in t.fields):
+    for word in words:
         named.update(state.named.get(word, ()))
     if not named and not held:
         return scored
     return [(doc_id, held[doc_id] * COORDINATION + named[doc_id] * NAMED + score) for doc_id, score in scored]
+
+
+def _levels(masks):
+    """``levels[j]``: the documents in at least ``j`` of the bit sets (``levels[0]``: every one, -1)."""
+    levels = [-1] + [0] * len(masks)
+    for mask in masks:
+        for j in range(len(masks), 0, -1):
+            levels[j] |= levels[j - 1] & mask
+    return levels
+
+
+class _Tiers:
+    """Thousands of matches: text scores say little about which of them is meant (see SCORED_MATCHES), so
+    they rank by how many of a sentence's words they hold, then by how many of the query's words their
+    names hold, then newest first; each rank a bit set, best first."""
+
+    def __init__(self, match, held, named):
+        self.match, self.held, self.named = match, held, named
+
+    def tiers(self):
+        by_held, by_named = _exactly(self.held), _exactly(self.named)
+        return [h & n for h in by_held for n in by_named]
+
+
+def _exactly(masks):
+    """Bit sets of the documents in exactly k of ``masks``, for k from all of them down to none."""
+    levels = _levels(masks) + [0]
+    return [levels[k] & ~levels[k + 1] for k in range(len(masks), -1, -1)]
+
+
+def _take(state, column, tiers, skip, take):
+    """``take`` documents after the first ``skip``: the tiers in turn, each in the column's order."""
+    chosen = []
+    for bits in tiers:
+        count = bits.bit_count() if bits else 0
+        if count <= skip:
+            skip -= count
+            continue
+        member = bits.to_bytes((state.size >> 3) + 1, "little")
+        keep = lambda doc, member=member: member[doc.slot >> 3] >> (doc.slot & 7) & 1  # noqa: E731
+        chosen += state.page(column, keep, bits, count, skip, take - len(chosen))
+        skip = 0
+        if len(chosen) >= take:
+            break
+    return chosen[:take]
 
 
 NAMED = 1e3  # above any score a query's words can give
@@ -629,20 +716,21 @@ def _scored(plan):
         )
         params = {"q": _tsquery(plan), "weights": weights}
     rows = database.fetch_all(f"{sql} LIMIT {SCORED_MATCHES + 1}", params)
-    if len(rows) <= SCORED_MATCHES:
-        return rows
-    return [(doc_id, 0.0) for doc_id in _ids(plan)]
+    return rows if len(rows) <= SCORED_MATCHES else None  # None: too many to score
 
 
 def _ids(plan):
-    """The ids of every listed document the plan finds, unscored."""
+    """The ids of every listed document the plan finds, unscored: read as one string, which for tens of
+    thousands of matches costs a third of as many rows."""
     if plan is querying.NOTHING or isinstance(plan, querying.Code):
         return [doc_id for doc_id, _score in _scored(plan)]
     if _dialect() == "sqlite":
-        sql, params = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q", {"q": _fts5(plan)}
+        sql, params = f"SELECT group_concat(rowid) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q", {"q": _fts5(plan)}
     else:
-        sql, params = "SELECT doc_id FROM search_documents WHERE terms @@ CAST(:q AS tsquery)", {"q": _tsquery(plan)}
-    return [doc_id for (doc_id,) in database.fetch_all(sql, params)]
+        sql = "SELECT string_agg(CAST(doc_id AS text), ',') FROM search_documents WHERE terms @@ CAST(:q AS tsquery)"
+        params = {"q": _tsquery(plan)}
+    ((joined,),) = database.fetch_all(sql, params)
+    return list(map(int, joined.split(","))) if joined else []
 
 
 class _Lexicon:
@@ -660,7 +748,8 @@ class _Lexicon:
         if fieldname in querying.LATIN_FIELDS:
             return max(0, self.state.vocabulary[fieldname][word])
         if word not in self.known:
-            self.known[word] = db.session.scalar(sa.select(SearchWord.docs).where(SearchWord.word == word)) or 0
+            rows = database.fetch_all(f"SELECT docs FROM {SearchWord.__tablename__} WHERE word = :word", {"word": word})
+            self.known[word] = rows[0][0] if rows else 0
         return self.known[word]
 
     def __contains__(self, key):
