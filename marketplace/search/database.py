@@ -458,7 +458,7 @@ class DatabaseBackend:
             column = "rating" if q.sort == "rating" else "published"
             chosen = state.page(column, keep, match, total, (page - 1) * q.per_page, q.per_page)
             return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
-        found = _matches(plan, state)
+        found = _matches(plan, state, lexicon)
         if isinstance(found, _Tiers):  # thousands of matches: ranked by bit sets, not one by one
             match = found.match if wanted is None else found.match & wanted
             facets, total = state.facets(match)
@@ -607,7 +607,7 @@ def _tsquery(node):
     return "(" + joiner.join(_tsquery(part) for part in node.parts) + ")"
 
 
-def _matches(plan, state):
+def _matches(plan, state, lexicon):
     """(doc_id, score) of every listed document the plan finds, a higher score ranking first; or, past
     ``SCORED_MATCHES`` matches, the matches and their ranks as bit sets (``_Tiers``).
 
@@ -620,18 +620,20 @@ def _matches(plan, state):
     held = Counter()
     if isinstance(plan, querying.Any) and plan.ranked:  # the parts' matches, counted, are the whole's
         parts = [_ids(part) for part in plan.parts]
+        masks = [state.bits_of(ids) for ids in parts]
+        match = _levels(masks)[1]
+        if match.bit_count() > SCORED_MATCHES:
+            return _Tiers(match, masks, [state.named_mask(w) for w in words])
         for ids in parts:
             held.update(ids)
-        if len(held) > SCORED_MATCHES:
-            masks = [state.bits_of(ids) for ids in parts]
-            return _Tiers(_levels(masks)[1], masks, [state.named_mask(w) for w in words])
         scored = _scored(plan)
         if scored is None:  # cannot be: the whole finds what its parts find
             scored = [(doc_id, 0.0) for doc_id in held]
     else:
-        scored = _scored(plan)
+        many = _at_most(plan, lexicon) > SCORED_MATCHES and _ids(plan)  # likely too many to score: ask first
+        scored = None if many and len(many) > SCORED_MATCHES else _scored(plan)
         if scored is None:
-            return _Tiers(state.bits_of(_ids(plan)), [], [state.named_mask(w) for w in words])
+            return _Tiers(state.bits_of(many or _ids(plan)), [], [state.named_mask(w) for w in words])
     if not scored or isinstance(plan, querying.Code):
         return scored
     named = Counter()
@@ -640,6 +642,22 @@ def _matches(plan, state):
     if not named and not held:
         return scored
     return [(doc_id, held[doc_id] * COORDINATION + named[doc_id] * NAMED + score) for doc_id, score in scored]
+
+
+def _at_most(plan, lexicon):
+    """At most how many documents the plan finds, from the index's word counts (a text word's count is
+    of the documents holding it in their name or text, either field)."""
+    if isinstance(plan, querying.Term):
+        latin = [f for f in plan.fields if f in querying.LATIN_FIELDS]
+        text = [f for f in plan.fields if f not in querying.LATIN_FIELDS]
+        return sum(lexicon.frequency(f, plan.word) for f in latin) + (
+            lexicon.frequency(text[0], plan.word) if text else 0
+        )
+    if isinstance(plan, querying.All):
+        return min(_at_most(part, lexicon) for part in plan.parts)
+    if isinstance(plan, querying.Any):
+        return sum(_at_most(part, lexicon) for part in plan.parts)
+    return 0  # a credit code, nothing: a few at most
 
 
 def _levels(masks):
