@@ -106,14 +106,13 @@ def test_the_kept_pages_stay_within_their_size_the_least_recently_used_going_fir
     assert cache.get("a")[0] == b"w" * 10 and cache.size == 50
 
 
-def test_the_cache_can_be_switched_off(app, client, db, make_user, search_index):
-    app.config["PAGE_CACHE_BYTES"] = 0
-    app.extensions.pop("page_cache", None)
+def test_the_cache_can_be_switched_off(app, client, db, make_user, search_index, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE_BYTES", 0)
+    monkeypatch.delitem(app.extensions, "page_cache", raising=False)
     try:
         client.get("/?lang=en")
         with rendering(app) as rendered:
             client.get("/?lang=en")
         assert rendered == ["site/home.html"]
     finally:
-        app.config.pop("PAGE_CACHE_BYTES")
-        app.extensions.pop("page_cache", None)
+        app.extensions.pop("page_cache", None)  # the next test's app makes its cache with the default size
