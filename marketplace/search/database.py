@@ -116,12 +116,15 @@ class _State:
         other.vocabulary = {name: Counter(counts) for name, counts in self.vocabulary.items()}
         other.named, other.masks = dict(self.named), dict(self.masks)
         other.orders = {column: list(keys) for column, keys in self.orders.items()}
-        other.correctors, other.named_masks = {}, {}
+        # the spelling correctors hold the latin words in use: kept until a change adds or drops one
+        other.correctors, other.named_masks = dict(self.correctors), {}
         return other
 
     def put(self, doc_id, doc):
         """Replace (or, with None, remove) one document (only in a state no search reads yet)."""
         old = self.docs.pop(doc_id, None)
+        latin = self._latin_words(old, doc)
+        in_use = {key for key in latin if self.vocabulary[key[0]][key[1]] > 0}
         if old is not None:
             keep = ~(1 << old.slot)
             for value in old.facet_values():
@@ -129,14 +132,14 @@ class _State:
             self.live &= keep
             for column, keys in self.orders.items():
                 del keys[bisect.bisect_left(keys, _sort_key(column, doc_id, old))]
-            self.vocabulary["name_py"].subtract(set(old.py))
-            self.vocabulary["name_ini"].subtract(set(old.ini))
+            self._count_latin(old, -1)
             for word in old.named:
                 self.named[word] = self.named[word] - {doc_id}
             self.free.append(old.slot)
             self.ids[old.slot] = None
             del self.slot_of[doc_id]
         if doc is None:
+            self._check_correctors(latin, in_use)
             return
         if self.free:
             doc.slot = self.free.pop()
@@ -151,11 +154,32 @@ class _State:
         self.live |= bit
         for column, keys in self.orders.items():
             bisect.insort(keys, _sort_key(column, doc_id, doc))
-        self.vocabulary["name_py"].update(set(doc.py))
-        self.vocabulary["name_ini"].update(set(doc.ini))
+        self._count_latin(doc, 1)
         for word in doc.named:
             self.named[word] = self.named.get(word, frozenset()) | {doc_id}
         self.docs[doc_id] = doc
+        self._check_correctors(latin, in_use)
+
+    def _check_correctors(self, latin, in_use):
+        """A spelling corrector holds the latin words in use: out of date once one comes into use or goes
+        out of it (an edit that keeps the name's words keeps it)."""
+        for field, word in latin:
+            if ((field, word) in in_use) != (self.vocabulary[field][word] > 0):
+                self.correctors.pop(field, None)
+
+    def _latin_words(self, *docs):
+        return {
+            (field, word)
+            for doc in docs
+            if doc
+            for field in ("name_py", "name_ini")
+            for word in getattr(doc, field[5:])
+        }
+
+    def _count_latin(self, doc, step):
+        """Count a document's pinyin and initials in (1) or out (-1)."""
+        for field, words in (("name_py", doc.py), ("name_ini", doc.ini)):
+            self.vocabulary[field].update({word: step for word in set(words)})
 
     def bits_of(self, doc_ids):
         """A bit set of the slots of these documents (those this state does not hold are left out). Made
