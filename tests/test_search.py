@@ -274,6 +274,52 @@ def test_the_spelling_corrector_is_kept_while_the_names_words_are_and_learns_new
     assert find("nantong xinmaio").suggestion == "nantong xinmiao"
 
 
+@database_only
+def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, make_user, monkeypatch):
+    """A refresh changes only what an edit changed (a word's documents, a facet's bits, an order's place);
+    whatever the edits, every search answers as a state read whole from the index would."""
+    from marketplace.search import database
+
+    monkeypatch.setattr(database, "RELOAD_SHARE", 1.0)  # a few agencies here: each change read as one
+    queries = [
+        SearchQuery(text=text, category_id=category, county_id=county, sort=sort, page=page, per_page=2)
+        for text in ("", "安全", "nantong", "检测 如皋")
+        for category, county in (
+            (None, None),
+            (factories.category("se_chemicals").id, None),
+            (None, factories.county("320682").id),
+        )
+        for sort in ("relevance", "newest", "rating")
+        for page in (1, 2)
+    ]
+
+    def answers():
+        return [(ids(r), r.total, r.facets) for r in (search.backend().search(q) for q in queries)]
+
+    answers()  # the state is built; the edits below are applied to it one by one
+    first, second = agencies[1], agencies[2]
+    services.save_declaration(  # a new name, other categories and counties
+        first.account,
+        first,
+        category_ids=[factories.category("it_chemicals").id],
+        region_ids=[factories.county("320682").id],
+        **factories.declaration_values(first, name="如皋鑫淼检测技术有限公司"),
+    )
+    db.session.commit()
+    second.rating_count, second.rating_total = 3, 14  # a rating moves it in the rating order
+    from marketplace.providers import indexing
+
+    indexing.mark_changed([second.id])
+    db.session.commit()
+    services.withdraw(agencies[3].account, agencies[3])
+    db.session.commit()
+    factories.publish(make_user(Role.AGENCY), n=498, name="南通新来安全检测有限公司", regions=("320682",))
+    db.session.commit()
+    edited = answers()
+    search.forget()  # the same index, read whole
+    assert edited == answers()
+
+
 def test_did_you_mean_keeps_the_chinese_words_typed(agencies):
     """`崇川 tongzou` suggested "tongzhou" alone: the Chinese word was dropped."""
     result = find("安全评价 nantomg")

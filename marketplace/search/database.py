@@ -125,6 +125,10 @@ class _State:
         old = self.docs.pop(doc_id, None)
         latin = self._latin_words(old, doc)
         in_use = {key for key in latin if self.vocabulary[key[0]][key[1]] > 0}
+        if old is not None and doc is not None:  # changed: only what changed (most edits keep the name)
+            self._replace(doc_id, old, doc)
+            self._check_correctors(latin, in_use)
+            return
         if old is not None:
             keep = ~(1 << old.slot)
             for value in old.facet_values():
@@ -159,6 +163,32 @@ class _State:
             self.named[word] = self.named.get(word, frozenset()) | {doc_id}
         self.docs[doc_id] = doc
         self._check_correctors(latin, in_use)
+
+    def _replace(self, doc_id, old, doc):
+        """``doc`` in ``old``'s place (its slot): the bit sets, orders and word lists it changes. A word's
+        set of documents is shared with older states, so it is replaced, never changed: copying the set of
+        a word most names hold (安全) for every edit cost more than the rest of a refresh."""
+        doc.slot = old.slot
+        bit = 1 << doc.slot
+        before, after = set(old.facet_values()), set(doc.facet_values())
+        for value in before - after:
+            self.masks[value] &= ~bit
+        for value in after - before:
+            self.masks[value] = self.masks.get(value, 0) | bit
+        for column, keys in self.orders.items():
+            was, now = _sort_key(column, doc_id, old), _sort_key(column, doc_id, doc)
+            if was != now:
+                del keys[bisect.bisect_left(keys, was)]
+                bisect.insort(keys, now)
+        for field, was, now in (("name_py", old.py, doc.py), ("name_ini", old.ini, doc.ini)):
+            if set(was) != set(now):
+                self.vocabulary[field].update({word: -1 for word in set(was) - set(now)})
+                self.vocabulary[field].update({word: 1 for word in set(now) - set(was)})
+        for word in set(old.named) - set(doc.named):
+            self.named[word] = self.named[word] - {doc_id}
+        for word in set(doc.named) - set(old.named):
+            self.named[word] = self.named.get(word, frozenset()) | {doc_id}
+        self.docs[doc_id] = doc
 
     def _check_correctors(self, latin, in_use):
         """A spelling corrector holds the latin words in use: out of date once one comes into use or goes
