@@ -404,6 +404,35 @@ def test_the_directory_falls_back_to_the_database_after_a_failed_statement_too(c
     assert "1 agencies found" in html and "启东明德职业卫生技术服务有限公司" in html
 
 
+@database_only
+def test_a_search_discourages_sequential_scans_for_its_own_statements_only(agencies, db, monkeypatch):
+    """On PostgreSQL a search turns sequential scans off for its statements (the planner read every row's
+    vector for a common word: 31 ms against the index's 5); the rest of the request plans as before,
+    after a search and after one that failed."""
+    from marketplace.search import database as backend_module
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    seen = []
+    matches = backend_module._matches
+
+    def watching(*args):
+        seen.append(db.session.scalar(sa.text("SHOW enable_seqscan")))
+        return matches(*args)
+
+    monkeypatch.setattr(backend_module, "_matches", watching)
+    assert ids(find("安全评价")) and seen == ["off"]
+    assert db.session.scalar(sa.text("SHOW enable_seqscan")) == "on"
+
+    def broken(*args):
+        db.session.execute(sa.text("SELECT no_such_column FROM providers"))
+
+    monkeypatch.setattr(backend_module, "_matches", broken)
+    with pytest.raises(sa.exc.ProgrammingError):
+        find("安全评价")
+    assert db.session.scalar(sa.text("SHOW enable_seqscan")) == "on"
+
+
 def test_compare_puts_two_to_four_agencies_side_by_side(client, agencies):
     query = "&".join(f"ids={agencies[n].id}" for n in (1, 2, 3))
     html = client.get(f"/providers/compare?{query}&lang=en").get_data(as_text=True)
