@@ -368,6 +368,15 @@ def test_the_directory_page_searches_with_facets_highlights_and_suggestions(clie
     assert "0 agencies found" in html
 
 
+def test_a_description_snippet_marks_the_words_found_and_shows_no_tags(client, agencies):
+    """The database backend's snippets came out escaped twice: the page showed "精细<mark>化工</mark>" as
+    text instead of marking the word."""
+    html = client.get("/providers?q=危险化学品&lang=en").get_data(as_text=True)
+    snippets = re.findall(r'class="[^"]*search-snippet[^"]*">(.*?)</p>', html)
+    assert snippets and all("<mark" in s and "&lt;mark" not in s for s in snippets)
+    assert any(re.search(r"<mark[^>]*>危险化学品</mark>", s) for s in snippets)
+
+
 def test_highlights_never_carry_markup_from_declarations(client, search_index, make_user, db):
     factories.publish(
         make_user(Role.AGENCY),

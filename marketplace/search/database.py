@@ -895,7 +895,8 @@ def _snippet(text, words, whole=False):
         else:
             fragments.append([start, end, 1])
     best = sorted(sorted(fragments, key=lambda f: -f[2])[:FRAGMENTS])
-    return Markup(" … ").join(_marked(text, start, end, matches) for start, end, _n in best)
+    # each fragment is escaped already (a str, as a Hit's highlights are): joined as markup, not escaped again
+    return str(Markup(" … ").join(Markup(_marked(text, start, end, matches)) for start, end, _n in best))
 
 
 def _marked(text, start, end, matches):
