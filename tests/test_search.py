@@ -415,7 +415,7 @@ def test_the_directory_falls_back_to_the_database_after_a_failed_statement_too(c
 
 @database_only
 def test_a_search_discourages_sequential_scans_for_its_own_statements_only(agencies, db, monkeypatch):
-    """On PostgreSQL a search turns sequential scans off for its statements (the planner read every row's
+    """On PostgreSQL a search turns sequential scans off for its text statements (the planner read every row's
     vector for a common word: 31 ms against the index's 5); the rest of the request plans as before,
     after a search and after one that failed."""
     from marketplace.search import database as backend_module

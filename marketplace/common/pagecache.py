@@ -9,7 +9,7 @@ would (a counter of ``common.counters``, the latest row's id), so a page is neve
 worker made the change. The per-request hooks (security headers, the language cookie) run on every
 answer, kept or not.
 
-The cache is bounded in bytes (``PAGE_CACHE_BYTES``, 2 MB by default; 0 turns it off) and drops the
+The cache is bounded in bytes (the ``PAGE_CACHE_BYTES`` setting; 0 turns it off) and drops the
 least recently used page first."""
 
 import threading
@@ -19,8 +19,6 @@ from functools import wraps
 from flask import current_app, make_response, request, session
 
 from marketplace.common import i18n
-
-DEFAULT_BYTES = 2 * 1024 * 1024
 
 
 class PageCache:
@@ -57,9 +55,7 @@ class PageCache:
 def _cache():
     cache = current_app.extensions.get("page_cache")
     if cache is None:
-        cache = current_app.extensions["page_cache"] = PageCache(
-            current_app.config.get("PAGE_CACHE_BYTES", DEFAULT_BYTES)
-        )
+        cache = current_app.extensions["page_cache"] = PageCache(current_app.config["PAGE_CACHE_BYTES"])
     return cache
 
 

@@ -10,6 +10,7 @@ written since the index generation it last saw (a counter bumped with each write
 the directory's order cost no query, and an edit costs the next page one small read, not a reload."""
 
 import bisect
+import contextlib
 import heapq
 import re
 import sys
@@ -493,20 +494,9 @@ class DatabaseBackend:
     def search(self, q):
         """Hits for one page, with facet counts and highlights; hostile input gives no results. Its
         statements run in a savepoint: one that fails (a timeout) leaves the caller's transaction usable,
-        for the directory's answer from the database, say (PostgreSQL aborts a transaction on an error).
-
-        PostgreSQL's planner prices reading every row's vector below the GIN index for a word a few
-        hundred agencies hold, though each vector is read out of line (TOAST): a sequential scan took 31 ms
-        where the index takes 5 (10,000 agencies, analysed). Sequential scans are discouraged for the
-        search's own statements; a failed one is undone with the savepoint."""
+        for the directory's answer from the database, say (PostgreSQL aborts a transaction on an error)."""
         with db.session.begin_nested():
-            postgresql = _dialect() == "postgresql"
-            if postgresql:  # for this search's statements only (see below)
-                db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-            result = self._search(q)
-            if postgresql:
-                db.session.execute(sa.text("SET LOCAL enable_seqscan = on"))
-            return result
+            return self._search(q)
 
     def _search(self, q):
         state = self._fresh()
@@ -523,7 +513,8 @@ class DatabaseBackend:
             column = "rating" if q.sort == "rating" else "published"
             chosen = state.page(column, keep, match, total, (page - 1) * q.per_page, q.per_page)
             return SearchResult([Hit(doc_id) for doc_id in chosen], total, page, pages, facets, None)
-        found = _matches(plan, state, lexicon)
+        with _index_scans():
+            found = _matches(plan, state, lexicon)
         if isinstance(found, _Tiers):  # thousands of matches: ranked by bit sets, not one by one
             match = found.match if wanted is None else found.match & wanted
             facets, total = state.facets(match)
@@ -670,6 +661,21 @@ def _tsquery(node):
         return _lexeme(node.word) + ":" + "".join(sorted(PG_WEIGHTS[f] for f in node.fields))
     joiner = " & " if isinstance(node, querying.All) else " | "
     return "(" + joiner.join(_tsquery(part) for part in node.parts) + ")"
+
+
+@contextlib.contextmanager
+def _index_scans():
+    """PostgreSQL's planner prices reading every row's vector below the GIN index for a word a few hundred
+    agencies hold, though each vector is read out of line (TOAST): a sequential scan took 31 ms where the
+    index takes 5 (10,000 agencies, analysed). Sequential scans are discouraged for the text's statements
+    only (a full read of the documents' values still scans); a failed one is undone with the search's
+    savepoint."""
+    postgresql = _dialect() == "postgresql"
+    if postgresql:
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    yield
+    if postgresql:
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = on"))
 
 
 def _matches(plan, state, lexicon):
