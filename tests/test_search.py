@@ -320,6 +320,13 @@ def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, m
     assert edited == answers()
 
 
+def test_a_misspelt_word_on_an_empty_register_finds_nothing_without_an_error(search_index, db):
+    """Before any agency had a name in pinyin, the spelling corrector over no words raised an IndexError
+    (the directory fell back to the database and logged an error)."""
+    result = find("nantomg")
+    assert result.total == 0 and result.suggestion is None
+
+
 def test_did_you_mean_keeps_the_chinese_words_typed(agencies):
     """`崇川 tongzou` suggested "tongzhou" alone: the Chinese word was dropped."""
     result = find("安全评价 nantomg")

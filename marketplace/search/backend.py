@@ -78,6 +78,8 @@ class _Lexicon:
         return key in self.reader
 
     def suggest(self, fieldname, word, maxdist):
+        if not self.searcher.doc_count():  # nothing to suggest from (an empty index's reader cannot)
+            return None
         options = self.searcher.suggest(fieldname, word, limit=1, maxdist=maxdist)
         return options[0] if options else None
 
@@ -274,7 +276,7 @@ class WhooshBackend:
         values = {}
         for facet, fieldname in self.FACETS:
             per_doc = [[] for _ in range(size)]
-            if fieldname == "pledge_version":
+            if fieldname == "pledge_version" and size:  # an empty index's reader has no columns
                 column = reader.column_reader(fieldname)
                 for docnum in range(size):
                     per_doc[docnum].append(int(column[docnum]))

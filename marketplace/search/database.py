@@ -848,7 +848,9 @@ class _Lexicon:
         correctors = self.state.correctors
         if fieldname not in correctors:
             words = sorted(w for w, n in self.state.vocabulary[fieldname].items() if n > 0)
-            correctors[fieldname] = ListCorrector(words)
+            correctors[fieldname] = ListCorrector(words) if words else None  # (Whoosh's fails on no words)
+        if correctors[fieldname] is None:
+            return None
         options = correctors[fieldname].suggest(word, limit=1, maxdist=maxdist)
         return options[0] if options else None
 
