@@ -8,7 +8,6 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from marketplace.common import pdf
 from marketplace.common.exports import spreadsheet_cell
 from marketplace.common.time import local_today
 from marketplace.inspections.models import Answer, Tier
@@ -42,6 +41,8 @@ def check_record_pdf(check):
     ]
     findings = [(f.code, f.title, f.person_name or "—", f.facts, f.rectification_due or "—") for f in check.findings]
     signatures = [("检查人员", name, when) for name in check.inspectors]
+    from marketplace.common import pdf  # reportlab, loaded with the first PDF a worker makes
+
     return pdf.record_pdf(
         title=f"{TIER_ZH[check.tier]}记录",
         subtitle=f"记录编号 JC-{check.id:06d}　　提交时间 {when}",
@@ -118,6 +119,8 @@ def dashboard_pdf(campaign, rows, total):
             (_("Spot-checked %"), [r.share(r.spot_checked) for r in rows]),
         ],
     )
+    from marketplace.common import pdf  # reportlab, loaded with the first PDF a worker makes
+
     return pdf.report_with_chart_pdf(
         title=_("Coverage: %(name)s", name=campaign.name),
         subtitle=_("As of %(day)s · population %(n)d", day=local_today().isoformat(), n=total.population),

@@ -16,7 +16,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import has_app_context
 from flask_babel import lazy_gettext as _l
-from huey import MemoryHuey, RedisHuey, SqliteHuey
 
 from marketplace.common.errors import DomainError
 from marketplace.common.time import utcnow
@@ -27,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def _make_queue():
+    # huey (with the redis and psycopg clients its stores import) is 17 MB of each web worker: loaded when
+    # a worker first queues a job or reads one's progress, not at start-up
+    from huey import MemoryHuey, RedisHuey, SqliteHuey
+
     url = os.environ.get("JOBS_URL", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey("marketplace", url=url)
@@ -42,7 +45,25 @@ def _make_queue():
     return SqliteHuey("marketplace", filename=str(path))
 
 
-huey = _make_queue()
+_queue = None  # made on first use (``queue_store``)
+_immediate = False
+
+
+def queue_store():
+    """The Huey instance jobs go through (``jobs_runner.huey`` for the consumer), made on first use."""
+    global _queue, run_job
+    if _queue is None:
+        made = _make_queue()
+        made.immediate = _immediate
+        run_job = made.task(name="run_job")(_run_job)  # the name queued messages carry
+        _queue = made
+    return _queue
+
+
+def __getattr__(name):
+    if name == "huey":
+        return queue_store()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -72,9 +93,11 @@ _consumer_app = None  # the application jobs run in when a consumer picks them u
 def init_app(app):
     """Run jobs at once with ``JOBS_IMMEDIATE`` (tests); otherwise the consumer runs them, in the context
     of the application built last in its process (``jobs_runner`` builds one)."""
-    global _consumer_app
-    huey.immediate = bool(app.config.get("JOBS_IMMEDIATE"))
-    if not huey.immediate:
+    global _consumer_app, _immediate
+    _immediate = bool(app.config.get("JOBS_IMMEDIATE"))
+    if _queue is not None:
+        _queue.immediate = _immediate
+    if not _immediate:
         _consumer_app = app
 
 
@@ -92,6 +115,8 @@ def queue(job):
     """Hand a committed job to the runner; a queue that cannot take it (Redis down) fails the job at once
     rather than leaving it waiting for ever."""
     try:
+        if run_job is None:
+            queue_store()
         run_job(job.id)
     except Exception:
         log.exception("job %s could not be queued", job.id)
@@ -122,8 +147,10 @@ def interrupted(job):
     return bool(claimed)
 
 
-@huey.task()
-def run_job(job_id):
+run_job = None  # the queued task, once the store is made
+
+
+def _run_job(job_id):
     if has_app_context():  # run at once, in the request that queued it (JOBS_IMMEDIATE)
         return execute(job_id)
     app = _consumer_app
@@ -159,7 +186,7 @@ def execute(job_id):
         db.session.rollback()
         _failed(job_id, "unexpected")
     finally:
-        huey.delete(_progress_key(job_id))
+        queue_store().delete(_progress_key(job_id))
     return job_id
 
 
@@ -176,12 +203,12 @@ def _progress_key(job_id):
 def report(job_id, step, done=0, total=0):
     """How far a running job is, kept in the queue's store: written at once, whatever the job's own
     transaction is doing."""
-    huey.put(_progress_key(job_id), (step, done, total))
+    queue_store().put(_progress_key(job_id), (step, done, total))
 
 
 def progress(job):
     """(step, done, total) of a running job, or None."""
-    return huey.get(_progress_key(job.id), peek=True)
+    return queue_store().get(_progress_key(job.id), peek=True)
 
 
 def kind_of(job):

@@ -5,7 +5,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from marketplace.auth import permissions
-from marketplace.common import chain, pdf
+from marketplace.common import chain
 from marketplace.common.forms import ConfirmForm, form_view
 from marketplace.common.transaction import committing
 from marketplace.extensions import db
@@ -54,6 +54,8 @@ def certificate(code):
     if signature is None:
         abort(404)
     text = signature.pledge_text
+    from marketplace.common import pdf  # reportlab, loaded with the first PDF a worker makes
+
     data = pdf.pledge_certificate_pdf(
         title=text.title_zh,
         provider_name=signature.provider_name,

@@ -4,7 +4,7 @@ fields), as ``notices`` builds them at publication and rebuilds them from a batc
 
 from flask import current_app
 
-from marketplace.common import exports, pdf
+from marketplace.common import exports
 
 CHANGE_LABELS_ZH = {"added": "新增", "returned": "重新列入", "changed": "变更", "unchanged": "", "withdrawn": "撤出"}
 WITHDRAWN_REASONS_ZH = {"suspended": "暂停", "withdrawn": "主动撤出"}
@@ -103,6 +103,8 @@ def make_pdf(batch_no, local, rows, counts, chain_head=None, progress=None):
         )
 
     operator = current_app.config["OPERATOR_NAME_ZH"]
+    from marketplace.common import pdf  # reportlab, loaded with the first PDF a worker makes
+
     return pdf.notice_batch_pdf(
         title=f"{operator}安全生产第三方服务机构公示名单",
         batch_no=batch_no,

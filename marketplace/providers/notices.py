@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace.auth import permissions
-from marketplace.common import audit, chain, database, exports, pdf
+from marketplace.common import audit, chain, database, exports
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import LOCAL_ZONE, local_date, utcnow
 from marketplace.extensions import db
@@ -340,6 +340,8 @@ def rendering_reasons(batch):
     """Why a batch's served files must be made again: the PDF lacks its font, the CSV has cells a
     spreadsheet would run as formulas."""
     reasons = []
+    from marketplace.common import pdf  # reportlab, loaded with the first PDF a worker makes
+
     if not pdf.embeds_its_fonts(pdf_file(batch)):
         reasons.append("missing_font")
     if exports.live_formula_cells(csv_file(batch)):

@@ -11,10 +11,12 @@ the directory's order cost no query, and an edit costs the next page one small r
 
 import bisect
 import contextlib
+import ctypes
 import heapq
 import re
 import sys
 import threading
+from array import array
 from collections import Counter, deque
 from itertools import repeat
 
@@ -47,14 +49,19 @@ class _Doc:
     __slots__ = ("categories", "counties", "pledge", "status", "published", "rating", "py", "ini", "named", "slot")
 
     def __init__(self, row):
-        self.categories = tuple(int(v) for v in row.category_ids.split(",") if v.isdigit())
-        self.counties = tuple(int(v) for v in row.county_ids.split(",") if v.isdigit())
-        self.pledge, self.status = row.pledge_version, row.status
+        # most documents share their categories and counties: one tuple per combination, not per document
+        self.categories = _shared(tuple(int(v) for v in row.category_ids.split(",") if v.isdigit()))
+        self.counties = _shared(tuple(int(v) for v in row.county_ids.split(",") if v.isdigit()))
+        self.pledge, self.status = row.pledge_version, _shared(row.status)
         self.published, self.rating = row.published_ts, row.rating
-        # names share most of their words: one string object per word, not one per name
-        self.py = tuple(sys.intern(w) for w in row.name_py.split())
-        self.ini = tuple(sys.intern(w) for w in row.name_ini.split())
+        # the pinyin and initials as read (split when a change is applied: a tuple per name cost a
+        # third of the state's memory); names share most of their words: one string object per word
+        self.py, self.ini = row.name_py, row.name_ini
         self.named = tuple(sys.intern(w) for w in row.name_words.split())
+
+    def latin(self, field):
+        """The document's words of ``name_py`` or ``name_ini``."""
+        return (self.py if field == "name_py" else self.ini).split()
         self.slot = -1
 
     def facet_values(self):
@@ -65,13 +72,31 @@ class _Doc:
         )
 
 
+_SHARED = {}
+
+
+def _shared(values):
+    return _SHARED.setdefault(values, values)
+
+
+ID_BITS, TIME_BITS = 32, 64  # a document id, a publication time in a sort key
+
+
 def _sort_key(column, doc_id, doc):
+    """A document's place in a kept order, as one int (a tuple of three numbers was a third of the
+    state's memory): the smaller, the earlier. Newest first, the id breaking ties; by rating, best first."""
+    key = (doc.published << ID_BITS) + doc_id
     if column == "rating":
-        return (-doc.rating, -doc.published, -doc_id)
-    return (-doc.published, -doc_id)
+        key += doc.rating << (ID_BITS + TIME_BITS)
+    return -key
+
+
+def _key_id(key):
+    return -key & ((1 << ID_BITS) - 1)
 
 
 ORDERS = ("published", "rating")
+LATIN_FIELDS = ("name_py", "name_ini")
 
 
 class _State:
@@ -85,7 +110,7 @@ class _State:
         self.docs, self.free = {}, []
         self.vocabulary = {"name_py": Counter(), "name_ini": Counter()}
         self.correctors = {}
-        self.named = {}  # a word of names: the documents whose name holds it
+        self.named = {}  # a word of names: the ids of the documents whose name holds it (sorted arrays)
         self.named_masks = {}  # the same, as bit sets, made when a search first asks (this state only)
         slots = {}
         for row in rows:
@@ -95,9 +120,10 @@ class _State:
                 for value in doc.facet_values():
                     slots.setdefault(value, []).append(doc.slot)
                 for word in doc.named:
-                    self.named.setdefault(word, set()).add(row.doc_id)
-                self.vocabulary["name_py"].update(set(doc.py))
-                self.vocabulary["name_ini"].update(set(doc.ini))
+                    self.named.setdefault(word, []).append(row.doc_id)
+                for field in LATIN_FIELDS:
+                    self.vocabulary[field].update(set(doc.latin(field)))
+        self.named = {word: array("q", sorted(ids)) for word, ids in self.named.items()}
         self.size = len(self.docs)
         self.ids = list(self.docs)  # the document in each slot (None: a free slot)
         self.slot_of = {doc_id: doc.slot for doc_id, doc in self.docs.items()}
@@ -139,7 +165,7 @@ class _State:
                 del keys[bisect.bisect_left(keys, _sort_key(column, doc_id, old))]
             self._count_latin(old, -1)
             for word in old.named:
-                self.named[word] = self.named[word] - {doc_id}
+                self.named[word] = _without(self.named[word], doc_id)
             self.free.append(old.slot)
             self.ids[old.slot] = None
             del self.slot_of[doc_id]
@@ -161,7 +187,7 @@ class _State:
             bisect.insort(keys, _sort_key(column, doc_id, doc))
         self._count_latin(doc, 1)
         for word in doc.named:
-            self.named[word] = self.named.get(word, frozenset()) | {doc_id}
+            self.named[word] = _with(self.named.get(word), doc_id)
         self.docs[doc_id] = doc
         self._check_correctors(latin, in_use)
 
@@ -181,14 +207,15 @@ class _State:
             if was != now:
                 del keys[bisect.bisect_left(keys, was)]
                 bisect.insort(keys, now)
-        for field, was, now in (("name_py", old.py, doc.py), ("name_ini", old.ini, doc.ini)):
+        for field in LATIN_FIELDS:
+            was, now = old.latin(field), doc.latin(field)
             if set(was) != set(now):
                 self.vocabulary[field].update({word: -1 for word in set(was) - set(now)})
                 self.vocabulary[field].update({word: 1 for word in set(now) - set(was)})
         for word in set(old.named) - set(doc.named):
-            self.named[word] = self.named[word] - {doc_id}
+            self.named[word] = _without(self.named[word], doc_id)
         for word in set(doc.named) - set(old.named):
-            self.named[word] = self.named.get(word, frozenset()) | {doc_id}
+            self.named[word] = _with(self.named.get(word), doc_id)
         self.docs[doc_id] = doc
 
     def _check_correctors(self, latin, in_use):
@@ -199,18 +226,12 @@ class _State:
                 self.correctors.pop(field, None)
 
     def _latin_words(self, *docs):
-        return {
-            (field, word)
-            for doc in docs
-            if doc
-            for field in ("name_py", "name_ini")
-            for word in getattr(doc, field[5:])
-        }
+        return {(field, word) for doc in docs if doc for field in ("name_py", "name_ini") for word in doc.latin(field)}
 
     def _count_latin(self, doc, step):
         """Count a document's pinyin and initials in (1) or out (-1)."""
-        for field, words in (("name_py", doc.py), ("name_ini", doc.ini)):
-            self.vocabulary[field].update({word: step for word in set(words)})
+        for field in LATIN_FIELDS:
+            self.vocabulary[field].update({word: step for word in set(doc.latin(field))})
 
     def bits_of(self, doc_ids):
         """A bit set of the slots of these documents (those this state does not hold are left out). Made
@@ -270,7 +291,7 @@ class _State:
         """``take`` documents that ``keep`` accepts, in the column's order, after the first ``skip``."""
         chosen = []
         for key in self.orders[column]:
-            doc_id = -key[-1]
+            doc_id = _key_id(key)
             if keep is None or keep(self.docs[doc_id]):
                 if skip:
                     skip -= 1
@@ -283,6 +304,22 @@ class _State:
 
 SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
+
+
+def _with(ids, doc_id):
+    """A sorted array of ids with ``doc_id`` added: a new one (older states share the old)."""
+    ids = ids if ids is not None else array("q")
+    at = bisect.bisect_left(ids, doc_id)
+    if at < len(ids) and ids[at] == doc_id:
+        return ids
+    return ids[:at] + array("q", (doc_id,)) + ids[at:]
+
+
+def _without(ids, doc_id):
+    at = bisect.bisect_left(ids, doc_id)
+    if at == len(ids) or ids[at] != doc_id:
+        return ids
+    return ids[:at] + ids[at + 1 :]
 
 
 def _slots(bits):
@@ -477,6 +514,7 @@ class DatabaseBackend:
             if changed is None or len(changed) > RELOAD_SHARE * max(len(state.docs), 1):
                 # first use, the database went back (a restore), or a rebuild: read it all afresh
                 state = _State(db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True))))
+                _give_back_memory()
             else:  # the rows written since, applied to a copy: searches in other threads read the old one
                 state = state.copy()
                 for row in changed:
@@ -546,6 +584,16 @@ class DatabaseBackend:
 
             suggestion = querying.suggestion(text, latin, lexicon, finds)
         return SearchResult(hits, total, page, pages, facets, suggestion)
+
+
+def _give_back_memory():
+    """Hand the heap's free pages back to the system after a full read: the rows read and the lists the
+    state was built from leave ten megabytes free at 50,000 documents, counted in the worker's memory
+    until then (glibc's malloc_trim; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _dialect():
