@@ -27,12 +27,15 @@ def _ts(value):
 def document(provider):
     """The index document of a listed agency."""
     categories = provider.categories
+    name_words = analysis.words(provider.name)  # segmented once for both spellings
     return {
         "id": str(provider.id),
         "uscc": (provider.uscc or "").lower(),
         "name": provider.name,
-        "name_py": " ".join(analysis.pinyin_tokens(provider.name) + analysis.pinyin_tokens(provider.former_names)),
-        "name_ini": " ".join(analysis.initials_tokens(provider.name)),
+        "name_py": " ".join(
+            analysis.pinyin_tokens(provider.name, name_words) + analysis.pinyin_tokens(provider.former_names)
+        ),
+        "name_ini": " ".join(analysis.initials_tokens(provider.name, name_words)),
         "content": "\n".join(
             [
                 provider.former_names or "",

@@ -15,7 +15,7 @@ _ready = False
 LATIN = re.compile(r"^[a-z]+$")
 HAN = re.compile(r"[\u4e00-\u9fd5]")
 # Raise when the schema, the documents or the analysis change in a way DOMAIN_WORDS does not show.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 # Work-safety words jieba's general dictionary splits badly; added at start (data, not rules).
 # The service categories' names are among them, so typing a category finds the agencies that name
@@ -56,9 +56,17 @@ SYNONYMS = {
 }
 
 
+_cache_dir = None
+
+
+def cache_dir():
+    """Where this process keeps jieba's dictionary cache (for a process it starts)."""
+    return _cache_dir
+
+
 def init_jieba(cache_dir):
     """Load jieba's dictionary once per worker process, with its cache under ``cache_dir``."""
-    global _ready
+    global _ready, _cache_dir
     if _ready:
         return
     with _lock:
@@ -66,6 +74,7 @@ def init_jieba(cache_dir):
             return
         import jieba
 
+        _cache_dir = str(cache_dir)
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         jieba.dt.tmp_dir = str(cache_dir)
         jieba.setLogLevel(logging.WARNING)
@@ -206,10 +215,11 @@ def _pinyin(word):
     return syllables, letters
 
 
-def pinyin_tokens(name):
-    """Full pinyin of each word and each syllable: 南通安全 → nantong anquan nan tong an quan."""
+def pinyin_tokens(name, name_words=None):
+    """Full pinyin of each word and each syllable: 南通安全 → nantong anquan nan tong an quan.
+    ``name_words``: the name's ``words``, when the caller has them already."""
     tokens = []
-    for word in words(name):
+    for word in words(name) if name_words is None else name_words:
         syllables = _pinyin(word)[0]
         if syllables:
             tokens.append("".join(syllables))
@@ -217,12 +227,18 @@ def pinyin_tokens(name):
     return tokens
 
 
-def initials_tokens(name):
-    """Initials of each word, and of the whole name: 南通安全 → nt aq ntaq."""
-    from pypinyin import Style, lazy_pinyin
+def initials_tokens(name, name_words=None):
+    """Initials of each word, and of the whole name: 南通安全 → nt aq ntaq. The whole name's are its
+    words' in turn (jieba's words, each converted once per process: converting every name whole was a
+    fifth of a rebuild)."""
+    import jieba
 
-    per_word = [letters for letters in (_pinyin(word)[1] for word in words(name)) if letters]
-    whole = "".join(s[0].lower() for s in lazy_pinyin(name or "", style=Style.FIRST_LETTER) if s and s[0].isalpha())
+    per_word = [
+        letters
+        for letters in (_pinyin(word)[1] for word in (words(name) if name_words is None else name_words))
+        if letters
+    ]
+    whole = "".join(_pinyin(word)[1] for word in jieba.dt.cut(name or "") if word.strip())
     return per_word + ([whole] if whole else [])
 
 

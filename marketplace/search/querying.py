@@ -13,6 +13,7 @@ words the agencies use and how many use each: that is the backend's ``lexicon``,
 
 The interface every backend offers is ``SearchQuery`` in, ``SearchResult`` out (see ``backend``)."""
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -129,8 +130,15 @@ _analyzer = None
 
 def index_words(text):
     """The words the index holds for ``text`` (jieba's, lower-case, stemmed, without stop words),
-    in order and repeated as they occur: what a backend without Whoosh's analysis stores."""
-    return [token.text for token in _chinese()(text or "")]
+    in order and repeated as they occur: what a backend without Whoosh's analysis stores. Line by line
+    (no word spans a line break): the lines agencies share (their categories' names, a qualification's
+    scope, a staff title) are analysed once per process, not once per agency."""
+    return [word for line in (text or "").split("\n") for word in _line_words(line)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_words(line):
+    return tuple(token.text for token in _chinese()(line))
 
 
 def _chinese():
