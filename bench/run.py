@@ -215,6 +215,7 @@ def measure(agencies, args, seed):
         for run in range(args.runs):
             figures["runs"].append(one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed + run))
             print(f"  {agencies:,} agencies, run {run + 1}: {summary(figures['runs'][-1])}", flush=True)
+        figures["rss_after"] = worker_rss(server)  # the budget is after start-up; this is after serving
     finally:
         for running in (server, bare):
             running.terminate()
@@ -325,6 +326,7 @@ def report(results):
         "≤ 250 MB",
         lambda r: bool(r["rss"]) and max(r["rss"]) <= 250,
     )
+    row("worker RSS after the runs (no budget)", lambda r: ", ".join(f"{size:.0f}" for size in r["rss_after"]) + " MB")
     row("bare Flask app, one row", lambda r: spread([run["bare"] for run in r["runs"]], "{:,.0f}") + " req/s")
     for name, budget in PAGES.items():
         row(
