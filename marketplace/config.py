@@ -105,8 +105,8 @@ class BaseConfig:
     SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "10"))
     # Counties and categories are cached per worker; an edit shows in the other workers after this.
     REFERENCE_CACHE_SECONDS = 30
-    # Bytes of whole pages (the home page) each worker keeps for visitors without a session; 0: none.
-    PAGE_CACHE_BYTES = int(os.environ.get("PAGE_CACHE_BYTES", str(2 * 1024 * 1024)))
+    # Bytes of whole pages (gzip-compressed) each worker keeps for visitors without a session; 0: none.
+    PAGE_CACHE_BYTES = int(os.environ.get("PAGE_CACHE_BYTES", str(8 * 1024 * 1024)))
     # A TrueType CJK font to embed in PDFs instead of the packaged Noto Sans SC (rendercv-fonts).
     PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT") or None
 

@@ -116,3 +116,163 @@ def test_the_cache_can_be_switched_off(app, client, db, make_user, search_index,
         assert rendered == ["site/home.html"]
     finally:
         app.extensions.pop("page_cache", None)  # the next test's app makes its cache with the default size
+
+
+def test_a_visitor_is_served_the_kept_profile_until_anything_it_shows_changes(app, client, db, make_user):
+    """An agency's profile is kept per agency: an edit of another agency keeps it; its own edit, a new
+    rating of it, its reply to the rating, the rating enterprise renamed, a qualification of it added,
+    each shows at once."""
+    from marketplace.engagements import ratings
+    from marketplace.engagements import services as engagements
+    from marketplace.enterprises import services as enterprises
+    from marketplace.providers import services as provider_services
+
+    agency = make_user(Role.AGENCY)
+    provider, _ = factories.publish(
+        agency, n=61, name="南通初见安全技术有限公司", categories=("se_chemicals",), regions=("320613",)
+    )
+    factories.add_staff(agency, provider)
+    other_user = make_user(Role.AGENCY)
+    other, _ = factories.publish(other_user, n=62, name="南通旁人安全技术有限公司")
+    client_user = make_user(Role.ENTERPRISE)
+    enterprise = factories.make_enterprise(client_user, n=3, name="南通初评化工有限公司")
+    db.session.commit()
+    path = f"/providers/{provider.id}?lang=en"
+
+    def profile():
+        with rendering(app) as rendered:
+            text = client.get(path).get_data(as_text=True)
+        return text, rendered
+
+    assert "南通初见安全技术有限公司" in profile()[0]
+    assert profile()[1] == []  # kept
+
+    provider_services.save_declaration(
+        other_user,
+        other,
+        category_ids=[c.id for c in other.categories],
+        region_ids=[c.id for c in other.regions],
+        **factories.declaration_values(other, description="另一家机构的新介绍。"),
+    )
+    db.session.commit()
+    assert profile()[1] == []  # another agency's edit keeps this profile
+
+    provider_services.save_declaration(
+        agency,
+        provider,
+        category_ids=[c.id for c in provider.categories],
+        region_ids=[c.id for c in provider.regions],
+        **factories.declaration_values(provider, description="我们新增了职业卫生检测服务。"),
+    )
+    db.session.commit()
+    text, rendered = profile()
+    assert "我们新增了职业卫生检测服务" in text and rendered == ["providers/detail.html"]
+
+    engagement = factories.request(client_user, provider)
+    factories.advance(engagement, client_user, agency, to="in_progress")
+    engagements.issue_report(agency, engagement, report_no="R-61", title="报告", issued_on=factories.soon(0))
+    engagements.confirm_completion(client_user, engagement)
+    rating = ratings.rate(client_user, engagement, score=5, text="报告扎实，响应及时。")
+    db.session.commit()
+    assert "报告扎实，响应及时。" in profile()[0]
+    ratings.reply(agency, rating, "感谢认可，我们会继续努力。")  # the rating's own row, not the agency's
+    db.session.commit()
+    assert "感谢认可，我们会继续努力。" in profile()[0]
+
+    enterprises.save_profile(
+        client_user,
+        enterprise,
+        uscc=enterprise.uscc,
+        name="南通改名化工有限公司",
+        county_id=enterprise.county_id,
+        address=enterprise.address,
+        industry=enterprise.industry,
+        hazard_class=enterprise.hazard_class.value,
+        contact_person=enterprise.contact_person,
+        phone=enterprise.phone,
+    )
+    db.session.commit()
+    text = profile()[0]
+    assert "南通改名化工有限公司" in text and "南通初评化工有限公司" not in text
+
+    factories.add_qualification(agency, provider)
+    db.session.commit()
+    assert profile()[1] == ["providers/detail.html"]
+
+
+def test_a_kept_profile_follows_a_new_pledge_version_and_the_end_of_its_grace_period(
+    app, client, db, make_user, monkeypatch
+):
+    """The pledge's standing on a profile changes with no record of the agency changing: when a new
+    version is issued (re-sign requested), and again when its grace period ends (outdated)."""
+    from datetime import timedelta
+
+    from marketplace.common.time import utcnow
+    from marketplace.pledges import services as pledges
+
+    provider, _ = factories.publish(make_user(Role.AGENCY), n=63, name="南通守约安全技术有限公司")
+    admin = make_user(Role.ADMIN)
+    db.session.commit()
+    path = f"/providers/{provider.id}?lang=en"
+    assert "Pledge outdated" not in client.get(path).get_data(as_text=True)
+
+    current = pledges.current_text()
+    draft = pledges.save_draft_text(
+        admin,
+        None,
+        title_zh=current.title_zh,
+        title_en=current.title_en,
+        clauses_zh=[c["zh"] for c in current.clauses],
+        clauses_en=[c["en"] for c in current.clauses],
+    )
+    pledges.issue_text(admin, draft)
+    db.session.commit()
+    with rendering(app) as rendered:
+        client.get(path)
+    assert rendered == ["providers/detail.html"]  # a new version in force: rendered afresh
+
+    later = utcnow() + timedelta(days=app.config["PLEDGE_GRACE_DAYS"] + 1)
+    monkeypatch.setattr(pledges, "utcnow", lambda: later)
+    assert "Pledge outdated" in client.get(path).get_data(as_text=True)
+
+
+def test_a_directory_page_is_kept_until_an_agency_on_it_or_its_counts_change(app, client, db, make_user, search_index):
+    """A directory page is kept with the agencies on it at their versions: an edit of an agency on another
+    page keeps it; an edit of one on it, or a new agency that changes its counts, shows at once."""
+    from marketplace.providers import services as provider_services
+
+    users = [make_user(Role.AGENCY) for _ in range(3)]
+    first, _ = factories.publish(users[0], n=71, name="南通甲安全技术有限公司", regions=("320613",))
+    second, _ = factories.publish(users[1], n=72, name="南通乙安全技术有限公司", regions=("320612",))
+    db.session.commit()
+    county = factories.county("320613").id
+    path = f"/providers?county={county}&lang=en"
+
+    def page():
+        with rendering(app) as rendered:
+            text = client.get(path).get_data(as_text=True)
+        return text, rendered
+
+    assert "南通甲安全技术有限公司" in page()[0] and "南通乙安全技术有限公司" not in page()[0]
+    assert page()[1] == []  # kept
+
+    def rename(user, provider, name):
+        provider_services.save_declaration(
+            user,
+            provider,
+            category_ids=[c.id for c in provider.categories],
+            region_ids=[c.id for c in provider.regions],
+            **factories.declaration_values(provider, name=name),
+        )
+        db.session.commit()
+
+    rename(users[1], second, "南通乙改名安全技术有限公司")
+    assert page()[1] == []  # not on this page: kept
+
+    rename(users[0], first, "南通甲改名安全技术有限公司")
+    text, rendered = page()
+    assert rendered == ["providers/index.html"] and "南通甲改名安全技术有限公司" in text
+
+    factories.publish(users[2], n=73, name="南通丙安全技术有限公司", regions=("320613",))
+    db.session.commit()
+    assert "南通丙安全技术有限公司" in page()[0]

@@ -9,10 +9,13 @@ would (a counter of ``common.counters``, the latest row's id), so a page is neve
 worker made the change. The per-request hooks (security headers, the language cookie) run on every
 answer, kept or not.
 
-The cache is bounded in bytes (the ``PAGE_CACHE_BYTES`` setting; 0 turns it off) and drops the
-least recently used page first."""
+Pages are kept gzip-compressed (an agency's profile: 10 KB, 2.5 KB kept) and sent so to the browsers
+that accept it (every one does), unpacked for any other client. The cache is bounded in those bytes (the
+``PAGE_CACHE_BYTES`` setting; 0 turns it off) and drops the least recently used page first."""
 
+import gzip
 import threading
+import zlib
 from collections import OrderedDict
 from functools import wraps
 
@@ -64,32 +67,52 @@ def _anonymous():
 
 
 def for_visitors(depends):
-    """Serve the view's page from memory to visitors without a session while ``depends()`` is unchanged."""
+    """Serve the view's page from memory to visitors without a session while ``depends(**view_args)`` is
+    unchanged."""
 
     def decorate(view):
         @wraps(view)
         def cached(*args, **kwargs):
-            cache = _cache()
-            if not cache.capacity or not _anonymous():
-                return view(*args, **kwargs)
-            key = (request.full_path, i18n.current_language(), depends())
-            page = cache.get(key)
-            if page is not None:
-                body, mimetype = page
-                return current_app.response_class(body, mimetype=mimetype)
-            response = make_response(view(*args, **kwargs))
-            if (
-                response.status_code == 200
-                and not response.direct_passthrough
-                and "Set-Cookie" not in response.headers
-                and not session.modified  # the page gave this visitor a session (a CSRF token): theirs only
-            ):
-                cache.put(key, (response.get_data(), response.mimetype))
-            return response
+            return kept(lambda: depends(*args, **kwargs), lambda: view(*args, **kwargs))
 
         return cached
 
     return decorate
+
+
+def kept(depends, produce):
+    """The page ``produce()`` answers, served from memory to visitors without a session while
+    ``depends()`` is unchanged: for a view that finds what its page depends on itself (the directory:
+    the agencies on the page and their versions), then has the rest of the work done only when needed."""
+    cache = _cache()
+    if not cache.capacity or not _anonymous():
+        return produce()
+    key = (request.full_path, i18n.current_language(), depends())
+    page = cache.get(key)
+    if page is not None:
+        return _answer(*page)
+    response = make_response(produce())
+    if (
+        response.status_code == 200
+        and not response.direct_passthrough
+        and "Set-Cookie" not in response.headers
+        and "Content-Encoding" not in response.headers
+        and not session.modified  # the page gave this visitor a session (a CSRF token): theirs only
+    ):
+        cache.put(key, (gzip.compress(response.get_data(), compresslevel=6, mtime=0), response.mimetype))
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def _answer(packed, mimetype):
+    response = current_app.response_class(mimetype=mimetype)
+    if "gzip" in request.accept_encodings:
+        response.set_data(packed)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.set_data(zlib.decompress(packed, wbits=31))
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def clear():

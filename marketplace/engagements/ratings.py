@@ -13,7 +13,7 @@ from marketplace.common.time import utcnow
 from marketplace.engagements.models import Engagement, EngagementStatus, Rating
 from marketplace.enterprises.models import Enterprise
 from marketplace.extensions import db
-from marketplace.providers import indexing, signals
+from marketplace.providers import indexing, public, signals
 from marketplace.providers.models import Provider
 
 RATING_WINDOW = timedelta(days=180)
@@ -184,6 +184,14 @@ def recompute_totals(provider_ids=None):
     db.session.execute(statement.execution_options(synchronize_session=False))
     db.session.expire_all()
     indexing.mark_changed(provider_ids)
+
+
+def _rated_agencies(session, enterprise):
+    """The agencies whose profiles show this enterprise's name beside its ratings."""
+    return session.scalars(sa.select(Rating.provider_id).where(Rating.enterprise_id == enterprise.id).distinct()).all()
+
+
+public.shown_on_profiles(Enterprise, _rated_agencies)
 
 
 @signals.profile_shown.connect

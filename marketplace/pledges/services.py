@@ -2,14 +2,14 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from marketplace.auth import permissions
-from marketplace.common import audit
+from marketplace.common import audit, database
 from marketplace.common.errors import DomainError, PermissionDenied
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
@@ -119,8 +119,28 @@ def issue_text(actor, text):
 
 def resign_deadline(text):
     """Until when agencies that signed an older version still count as up to date."""
-    days = current_app.config["PLEDGE_GRACE_DAYS"]
-    return text.issued_at + timedelta(days=days)
+    return grace_ends(text.issued_at)
+
+
+def standing_in_force():
+    """(the version in force, whether its grace period has passed), or None: what every agency's pledge
+    state on a public page changes with besides its own signature. Read raw, on every such page."""
+    rows = database.fetch_all(
+        "SELECT version, issued_at FROM pledge_texts WHERE issued_at IS NOT NULL ORDER BY version DESC LIMIT 1"
+    )
+    if not rows:
+        return None
+    version, issued_at = rows[0]
+    if isinstance(issued_at, str):  # SQLite keeps a point in time as its text, in UTC
+        issued_at = datetime.fromisoformat(issued_at)
+    if issued_at.tzinfo is None:
+        issued_at = issued_at.replace(tzinfo=timezone.utc)
+    return version, utcnow() > grace_ends(issued_at)
+
+
+def grace_ends(issued_at):
+    """The end of the grace period of a version issued at ``issued_at``."""
+    return issued_at + timedelta(days=current_app.config["PLEDGE_GRACE_DAYS"])
 
 
 def pledge_state(provider, current=None, now=None):

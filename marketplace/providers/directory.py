@@ -12,7 +12,7 @@ from marketplace.common import counters, database
 from marketplace.common.time import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.pledges import services as pledges
-from marketplace.providers import indexing
+from marketplace.providers import indexing, public
 from marketplace.providers.models import LISTED_STATUSES as LISTED
 from marketplace.providers.models import (
     Provider,
@@ -311,6 +311,28 @@ def _pledge_range(state):
 
 def search_directory(filters, page, per_page):
     """The directory page from the search index: hits in order, loaded from the database in one query."""
+    return search_page(search_hits(filters, page, per_page))
+
+
+def search_page(result):
+    """The page of ``result``'s hits, the agencies loaded from the database in one query."""
+    ids = [hit.provider_id for hit in result.hits]
+    found = {
+        p.id: p
+        for p in db.session.scalars(sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)))
+    }
+    return SearchPage(result, [found[i] for i in ids if i in found])
+
+
+def page_versions(result):
+    """What a directory page of ``result`` shows changes with, besides the result itself: each listed
+    agency on it with its profile's version (``providers.public``: anything its row shows), and the
+    pledge in force with whether its grace period has passed."""
+    return public.versions([hit.provider_id for hit in result.hits], LISTED), pledges.standing_in_force()
+
+
+def search_hits(filters, page, per_page):
+    """The search index's answer for a directory page (no agency loaded)."""
     query = search.SearchQuery(
         text=filters.q,
         category_id=filters.category_id,
@@ -322,13 +344,7 @@ def search_directory(filters, page, per_page):
     if filters.pledge in PLEDGE_FILTERS:
         versions = _pledge_range(filters.pledge)
         query.pledge_min, query.pledge_max = versions if versions else (2**31 - 1, 0)
-    result = search.backend().search(query)
-    ids = [hit.provider_id for hit in result.hits]
-    found = {
-        p.id: p
-        for p in db.session.scalars(sa.select(Provider).where(Provider.id.in_(ids), Provider.status.in_(LISTED)))
-    }
-    return SearchPage(result, [found[i] for i in ids if i in found])
+    return search.backend().search(query)
 
 
 def pledge_facets(version_counts):

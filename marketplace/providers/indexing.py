@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from marketplace import search
 from marketplace.common import counters
 from marketplace.extensions import db
+from marketplace.providers import public
 from marketplace.providers.models import LISTED_STATUSES as LISTED
 from marketplace.providers.models import Fee, Provider, Qualification, StaffMember
 from marketplace.search import analysis
@@ -99,7 +100,9 @@ SOURCE = ProviderDocuments()
 def mark_changed(provider_ids, session=None):
     """Re-index these agencies after the commit (for writes the ORM does not see, such as a bulk
     UPDATE of their rating totals)."""
-    (session or db.session).info.setdefault(PENDING_IDS, set()).update(provider_ids)
+    session = session or db.session
+    session.info.setdefault(PENDING_IDS, set()).update(provider_ids)
+    public.mark_changed(provider_ids, session)  # what the index holds, the profile shows
 
 
 def changes_pending(session=None):

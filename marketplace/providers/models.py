@@ -62,7 +62,8 @@ class Provider(Audited, Versioned, db.Model):
     """A third-party safety-service agency and its current declaration."""
 
     __tablename__ = "providers"
-    __audit_ignore__ = frozenset({"search_seq"})  # the search index's bookkeeping, not the declaration
+    # the search index's and the profile cache's bookkeeping, not the declaration
+    __audit_ignore__ = frozenset({"search_seq", "public_seq"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), unique=True)
@@ -95,6 +96,8 @@ class Provider(Audited, Versioned, db.Model):
     # Counts the commits that changed this agency's search document; the index keeps the count of the
     # document it holds, so that any index write that was missed is found (search.out_of_step).
     search_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Counts the commits that changed anything its public profile shows (providers.public).
+    public_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     # Visible ratings of completed engagements (hidden ones excluded), kept by the rating services.
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     rating_total: Mapped[int] = mapped_column(default=0, server_default="0")

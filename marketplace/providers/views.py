@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.auth import permissions
-from marketplace.common import editing
+from marketplace.common import editing, pagecache
 from marketplace.common.database import writes_on_get
 from marketplace.common.forms import form_view, show_error
 from marketplace.common.pagination import paginate
@@ -16,7 +16,7 @@ from marketplace.common.transaction import committing
 from marketplace.common.uploads import send_stored
 from marketplace.pledges import services as pledges
 from marketplace.pledges.forms import SignForm
-from marketplace.providers import directory, revisions, services, signals
+from marketplace.providers import directory, public, revisions, services, signals
 from marketplace.providers.forms import DeclarationForm, FeeForm, QualificationForm, StaffForm, StatusForm
 from marketplace.providers.models import Fee, ProviderStatus, Qualification, StaffMember
 from marketplace.reference import cache
@@ -79,13 +79,30 @@ def index():
         pledge=request.args.get("pledge", ""),
         sort=request.args.get("sort", "relevance"),
     )
-    facets = None
+    chosen = directory.chosen_names(directory.compare_ids(request.args.getlist("ids")))
     try:
-        page = directory.search_directory(filters, _int_arg("page") or 1, current_app.config["PER_PAGE"])
-        facets = dict(page.facets, pledge=directory.pledge_facets(page.facets["pledge"]))
+        result = directory.search_hits(filters, _int_arg("page") or 1, current_app.config["PER_PAGE"])
     except Exception:  # the index is unavailable: the directory still works from the database
         current_app.logger.exception("search unavailable; directory served from the database")
-        page = paginate(directory.directory_query(filters))
+        return _directory(filters, paginate(directory.directory_query(filters)), None, chosen)
+
+    def depends():
+        """The page as the index answers it, each agency on it at its version, the pledge in force, the
+        reference data and the day: an edit re-renders the pages that show the agency, not every page."""
+        hits = tuple((hit.provider_id, tuple(sorted(hit.highlights.items()))) for hit in result.hits)
+        facets = tuple(sorted((name, tuple(sorted(counts.items()))) for name, counts in result.facets.items()))
+        answer = (result.total, result.page, result.pages, result.suggestion, hits, facets)
+        return answer, directory.page_versions(result), tuple(chosen.items()), cache.generation(), local_today()
+
+    def render():
+        page = directory.search_page(result)
+        facets = dict(page.facets, pledge=directory.pledge_facets(page.facets["pledge"]))
+        return _directory(filters, page, facets, chosen)
+
+    return pagecache.kept(depends, render)
+
+
+def _directory(filters, page, facets, chosen):
     known = cache.snapshot()
     return render_template(
         "providers/index.html",
@@ -99,7 +116,7 @@ def index():
         facets=facets,
         highlights=getattr(page, "highlights", {}),
         suggestion=getattr(page, "suggestion", None),
-        chosen=directory.chosen_names(directory.compare_ids(request.args.getlist("ids"))),
+        chosen=chosen,
         filter_args=directory.FILTER_ARGS,
     )
 
@@ -140,7 +157,15 @@ def compare():
     )
 
 
+def _profile_depends(provider_id):
+    """What an agency's profile shows changes with: its own records (``providers.public``), the pledge
+    in force and whether its grace period has passed, the counties and categories, and the day (a
+    qualification expires, a penalty's publicity period ends)."""
+    return public.version(provider_id), pledges.standing_in_force(), cache.generation(), local_today()
+
+
 @bp.get("/<id:provider_id>")
+@pagecache.for_visitors(_profile_depends)
 def detail(provider_id):
     provider = get_provider_or_404(provider_id)
     expired, soon = services.qualification_alerts(provider)
