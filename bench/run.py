@@ -228,7 +228,11 @@ def one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed)
     from marketplace.extensions import db
     from marketplace.providers.models import Provider
 
-    run = {"search": timed_requests(port, search_paths, args.repeat)}  # the first pass finds caches cold
+    # Each query asked the first time since the index last changed (the previous run's edits changed it):
+    # what the budget judges. Asked again, a worker answers from memory (the search state's answers, the
+    # kept page): shown apart, never mixed into the budget's figures.
+    run = {"search": timed_requests(port, search_paths, 1)}
+    run["search_again"] = timed_requests(port, search_paths, max(1, args.repeat - 1))
     run["home"] = statistics.median(timed_requests(port, ["/"], 30))
     run["healthz"] = statistics.median(timed_requests(port, ["/healthz"], 30))
     after_edit = []
@@ -299,13 +303,17 @@ def report(results):
         "≤ 15 s at 10,000",
     )
     row(
-        "search page, 1 client, p50 / p95 / max (every search of every run)",
+        "search page, 1 client, p50 / p95 / max (each query the first time since the index changed, every run)",
         lambda r: (
             f"{statistics.median(pooled(r, 'search')):.1f} / {percentile(pooled(r, 'search'), 95):.1f}"
             f" / {max(pooled(r, 'search')):.1f} ms"
         ),
         "p95 ≤ 60 ms, max ≤ 150 ms",
         lambda r: percentile(pooled(r, "search"), 95) <= 60 and max(pooled(r, "search")) <= 150,
+    )
+    row(
+        "search page asked again before the index changes, p50 / max (no budget)",
+        lambda r: f"{statistics.median(pooled(r, 'search_again')):.1f} / {max(pooled(r, 'search_again')):.1f} ms",
     )
     for key, label in (("home", "home page, 1 client, p50"), ("healthz", "/healthz, 1 client, p50")):
         row(
@@ -354,7 +362,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="repeats of the latency and throughput measures")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=5, help="passes over the query set per run")
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the query set per run (the first judged)")
     parser.add_argument("--edit-every", type=float, default=1.0, help="seconds between agency edits during throughput")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()

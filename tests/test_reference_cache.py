@@ -42,6 +42,19 @@ def test_an_edit_by_another_worker_shows_after_the_cache_expires(app, db, monkey
     assert cache.get().county_by_id[county.id].name_zh == "崇川区（改）"
 
 
+def test_a_reload_that_finds_the_same_data_keeps_the_generation_the_kept_pages_are_dated_by(app, db, monkeypatch):
+    """The cache reloads every REFERENCE_CACHE_SECONDS; the pages kept for visitors are keyed on its
+    generation, so a reload of unchanged data must not date them all (every half minute, it did)."""
+    county = db.session.scalar(sa.select(County).where(County.code == "320613"))
+    cache = app.extensions["reference"]
+    generation = cache.generation()
+    monkeypatch.setattr(cache, "seconds", 0)
+    cache.get()
+    assert cache.generation() == generation
+    db.session.execute(sa.update(County).where(County.id == county.id).values(name_en="Chongchuan (renamed)"))
+    assert cache.generation() == generation + 1
+
+
 def test_the_snapshot_keeps_display_order_and_activity(app, db):
     snapshot = cache.snapshot()
     groups = db.session.scalars(

@@ -933,3 +933,32 @@ def test_a_rebuild_analysed_in_a_second_process_writes_the_rows_one_process_writ
     monkeypatch.setattr(database, "_analysis_pool", unavailable)
     search.reindex()
     assert index() == two_processes
+
+
+@database_only
+def test_a_search_asked_again_before_the_index_changes_is_answered_from_memory(agencies, db, make_user, monkeypatch):
+    """The same query asked again before any index write is answered from the worker's memory (a popular
+    word's search is milliseconds of the database's); the first write after it is seen by the next one."""
+    from marketplace.search import database
+
+    asked = []
+    matches = database._matches
+    monkeypatch.setattr(database, "_matches", lambda *args: asked.append(1) or matches(*args))
+    first = search.backend().search(SearchQuery(text="安全评价"))
+    again = search.backend().search(SearchQuery(text="安全评价"))
+    assert asked == [1] and again == first
+    assert search.backend().search(SearchQuery(text="安全评价", page=2)) is not first  # another query
+    factories.publish(make_user(Role.AGENCY), n=396, name="南通再评安全评价有限公司")
+    db.session.commit()
+    after = search.backend().search(SearchQuery(text="安全评价"))
+    assert len(asked) == 3 and after.total == first.total + 1
+
+
+def test_a_state_keeps_a_bounded_number_of_answers(monkeypatch):
+    from marketplace.search import database
+
+    monkeypatch.setattr(database, "KEPT_ANSWERS", 3)
+    state = database._State()
+    for n in range(5):
+        state.remember(("q", n), n)
+    assert list(state.answers) == [("q", 2), ("q", 3), ("q", 4)]

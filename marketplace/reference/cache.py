@@ -109,14 +109,18 @@ class ReferenceCache:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or time.monotonic() - self._loaded_at > self.seconds:
-                snapshot = self._snapshot = _load()
+                loaded = _load()
+                # a reload that finds what it had keeps its snapshot and generation: the pages kept
+                # (common.pagecache) are dated by a change, not by the clock
+                if snapshot is None or repr(loaded) != repr(snapshot):
+                    snapshot = self._snapshot = loaded
+                    self.loads += 1
                 self._loaded_at = time.monotonic()
-                self.loads += 1
             return snapshot
 
     def generation(self):
-        """How many times this process has loaded the reference data: a page built from one snapshot is
-        out of date once a later one is loaded."""
+        """How many different snapshots of the reference data this process has loaded: a page built from
+        one is out of date once another is loaded."""
         self.get()
         return self.loads
 

@@ -12,6 +12,7 @@ the directory's order cost no query, and an edit costs the next page one small r
 import bisect
 import contextlib
 import ctypes
+import dataclasses
 import heapq
 import logging
 import re
@@ -114,6 +115,7 @@ class _State:
         self.correctors = {}
         self.named = {}  # a word of names: the ids of the documents whose name holds it (sorted arrays)
         self.named_masks = {}  # the same, as bit sets, made when a search first asks (this state only)
+        self.answers = {}  # the answers given from this state, by query (the callers do not change them)
         slots = {}
         for row in rows:
             if row.listed:
@@ -146,8 +148,17 @@ class _State:
         other.named, other.masks = dict(self.named), dict(self.masks)
         other.orders = {column: list(keys) for column, keys in self.orders.items()}
         # the spelling correctors hold the latin words in use: kept until a change adds or drops one
-        other.correctors, other.named_masks = dict(self.correctors), {}
+        other.correctors, other.named_masks, other.answers = dict(self.correctors), {}, {}
         return other
+
+    def remember(self, key, answer):
+        """Keep an answer for the same query asked again before the index changes: a search of a
+        popular word is a few milliseconds of the database's, a kept answer none (the oldest goes first)."""
+        answers = self.answers
+        if len(answers) >= KEPT_ANSWERS:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
+                del answers[next(iter(answers))]
+        answers[key] = answer
 
     def put(self, doc_id, doc):
         """Replace (or, with None, remove) one document (only in a state no search reads yet)."""
@@ -304,6 +315,7 @@ class _State:
         return chosen
 
 
+KEPT_ANSWERS = 512  # answers a state keeps (each a page of ids, facet counts and snippets)
 SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
 
@@ -387,6 +399,12 @@ class DatabaseBackend:
 
     def status(self):
         return {"documents": len(self._fresh().docs)}
+
+    def forget_answers(self):
+        """Drop the answers kept since the index last changed (benchmarks time the search's own work)."""
+        state = self._state
+        if state is not None:
+            state.answers.clear()
 
     def versions(self):
         rows = db.session.execute(
@@ -535,13 +553,20 @@ class DatabaseBackend:
         """Hits for one page, with facet counts and highlights; hostile input gives no results. Its
         statements run in a savepoint: one that fails (a timeout) leaves the caller's transaction usable,
         for the directory's answer from the database, say (PostgreSQL aborts a transaction on an error)."""
-        if not querying.clean_text(q.text):  # the directory: no text statement, nothing to fail
-            return self._search(q)  # (a savepoint was 60 % of a directory page's search)
-        with db.session.begin_nested():
-            return self._search(q)
-
-    def _search(self, q):
         state = self._fresh()
+        key = dataclasses.astuple(q)
+        answer = state.answers.get(key)  # asked already since the index last changed
+        if answer is not None:
+            return answer
+        if not querying.clean_text(q.text):  # the directory: no text statement, nothing to fail
+            answer = self._search(q, state)  # (a savepoint was 60 % of a directory page's search)
+        else:
+            with db.session.begin_nested():
+                answer = self._search(q, state)
+        state.remember(key, answer)
+        return answer
+
+    def _search(self, q, state):
         text = querying.clean_text(q.text).lower()
         lexicon = _Lexicon(state)
         plan, latin = querying.plan(text, lexicon)
