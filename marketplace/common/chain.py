@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from marketplace.common import health
+from marketplace.common import database, health
 from marketplace.common.models import UTCDateTime
 from marketplace.common.time import utcnow
 from marketplace.extensions import db
@@ -375,18 +375,21 @@ def record_check(result):
 def health_check():
     """The last verification's outcome and position. A broken chain is reported (``intact``: false)
     for monitoring to raise, but keeps the site serving: it is evidence, not an outage."""
-    last = db.session.scalars(sa.select(ChainCheck).order_by(ChainCheck.id.desc()).limit(1)).first()
-    seq, _digest = head()
-    if last is None:
+    # read raw: /healthz is probed every few seconds (through the ORM these two reads were a third of it)
+    found = database.fetch_all("SELECT seq FROM chain_entries ORDER BY seq DESC LIMIT 1")
+    seq = found[0][0] if found else 0
+    last = database.fetch_all("SELECT ok, head_seq, checked_at, problem FROM chain_checks ORDER BY id DESC LIMIT 1")
+    if not last:
         return {"ok": True, "verified": False, "head_seq": seq}
+    ok, verified_seq, checked_at, problem = last[0]
     return {
         "ok": True,
-        "intact": last.ok,
+        "intact": bool(ok),
         "verified": True,
-        "verified_seq": last.head_seq,
-        "verified_at": last.checked_at.isoformat(),
+        "verified_seq": verified_seq,
+        "verified_at": database.moment(checked_at).isoformat(),
         "head_seq": seq,
-        "problem": last.problem,
+        "problem": problem,
     }
 
 

@@ -14,6 +14,7 @@ keeps what was typed, never a 500.
 
 import re
 import sqlite3
+from datetime import datetime, timezone
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
@@ -97,3 +98,13 @@ def fetch_all(sql, params=()):
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def moment(value):
+    """A point in time read raw (``fetch_all``) as the models read it: aware, in UTC. SQLite hands back
+    its text, PostgreSQL a datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -14,6 +14,7 @@ that accept it (every one does), unpacked for any other client. The cache is bou
 ``PAGE_CACHE_BYTES`` setting; 0 turns it off) and drops the least recently used page first."""
 
 import gzip
+import hashlib
 import threading
 import zlib
 from collections import OrderedDict
@@ -87,7 +88,9 @@ def kept(depends, produce):
     cache = _cache()
     if not cache.capacity or not _anonymous():
         return produce()
-    key = (request.full_path, i18n.current_language(), depends())
+    # what the page depends on, digested: a search page's (its hits' snippets, its facet counts) is
+    # kilobytes, and the cache counts only the pages' bytes
+    key = (request.full_path, i18n.current_language(), hashlib.blake2b(repr(depends()).encode()).digest())
     page = cache.get(key)
     if page is not None:
         return _answer(*page)

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -131,11 +131,7 @@ def standing_in_force():
     if not rows:
         return None
     version, issued_at = rows[0]
-    if isinstance(issued_at, str):  # SQLite keeps a point in time as its text, in UTC
-        issued_at = datetime.fromisoformat(issued_at)
-    if issued_at.tzinfo is None:
-        issued_at = issued_at.replace(tzinfo=timezone.utc)
-    return version, utcnow() > grace_ends(issued_at)
+    return version, utcnow() > grace_ends(database.moment(issued_at))
 
 
 def grace_ends(issued_at):

@@ -416,7 +416,9 @@ class DatabaseBackend:
         return self.setting("format")
 
     def setting(self, name):
-        return db.session.scalar(sa.select(SearchSetting.value).where(SearchSetting.name == name))
+        """A setting of the index (read raw: /healthz reads two)."""
+        rows = database.fetch_all("SELECT value FROM search_settings WHERE name = :name", {"name": name})
+        return rows[0][0] if rows else None
 
     def note_check(self, record):
         """Keep what the last full comparison found (JSON), for /healthz."""
