@@ -281,6 +281,7 @@ def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, m
     from marketplace.search import database
 
     monkeypatch.setattr(database, "RELOAD_SHARE", 1.0)  # a few agencies here: each change read as one
+    monkeypatch.setattr(database, "SCORED_MATCHES", 1)  # ranked by bit sets: names' words' sets kept across
     queries = [
         SearchQuery(text=text, category_id=category, county_id=county, sort=sort, page=page, per_page=2)
         for text in ("", "安全", "nantong", "检测 如皋")
@@ -294,6 +295,7 @@ def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, m
     ]
 
     def answers():
+        search.backend().forget_answers()  # searched, not read from the answers kept
         return [(ids(r), r.total, r.facets) for r in (search.backend().search(q) for q in queries)]
 
     answers()  # the state is built; the edits below are applied to it one by one
@@ -963,3 +965,34 @@ def test_a_state_keeps_a_bounded_number_of_answers(monkeypatch):
     for n in range(5):
         state.remember(("q", n), n)
     assert list(state.answers) == [("q", 2), ("q", 3), ("q", 4)]
+
+
+def test_an_edit_committed_without_a_flush_is_searchable_and_dates_its_profile_at_that_commit(agencies, db):
+    """The session's hooks ran before the commit's own flush: an agency changed and committed with no
+    flush in between was indexed (and its profile's version counted) only at the next commit, which
+    could be a search's savepoint."""
+    from marketplace.providers import public
+
+    provider = db.session.get(Provider, agencies[1].id)
+    version = public.version(provider.id)
+    provider.name = "南通全新名号安全评价有限公司"
+    db.session.commit()
+    assert public.version(provider.id) == version + 1
+    assert ids(find("全新名号")) == [provider.id]
+
+
+@database_only
+def test_a_large_state_is_set_aside_from_the_cyclic_garbage_collector(agencies, db, monkeypatch):
+    """At 50,000 agencies the state is a quarter of a million objects: each full collection walked them
+    (100 ms, in the middle of whichever request triggered it). Read whole, a large state is frozen."""
+    import gc
+
+    from marketplace.search import database
+
+    monkeypatch.setattr(database, "FREEZE_DOCUMENTS", 1)  # these four agencies count as large
+    search.forget()
+    try:
+        find("安全")
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

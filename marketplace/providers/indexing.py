@@ -134,9 +134,11 @@ def _searching():
 
 @event.listens_for(Session, "before_commit")
 def _prepare(session):
-    if not session.info.get(PENDING_IDS) or not has_app_context():
+    if not has_app_context():
         return
-    session.flush()
+    session.flush()  # changes made since the last flush are noted by it (a commit flushes only after this)
+    if not session.info.get(PENDING_IDS):
+        return
     # The register changed: every worker's cache of it (the home page's figures) is out of date once
     # this commits. Last in the transaction, so the counter's row is locked only while it commits.
     counters.bump(session.connection(), "providers")

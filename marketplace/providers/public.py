@@ -66,9 +66,11 @@ def _note(session, flush_context):
 
 @event.listens_for(Session, "before_commit")
 def _count(session):
-    if not session.info.get(PENDING) or not has_app_context():
+    if not has_app_context():
         return
-    session.flush()
+    session.flush()  # changes made since the last flush are noted by it (a commit flushes only after this)
+    if not session.info.get(PENDING):
+        return
     ids = sorted(session.info.pop(PENDING, ()))
     for start in range(0, len(ids), 500):
         session.execute(

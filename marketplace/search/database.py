@@ -13,6 +13,7 @@ import bisect
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import heapq
 import logging
 import re
@@ -148,7 +149,8 @@ class _State:
         other.named, other.masks = dict(self.named), dict(self.masks)
         other.orders = {column: list(keys) for column, keys in self.orders.items()}
         # the spelling correctors hold the latin words in use: kept until a change adds or drops one
-        other.correctors, other.named_masks, other.answers = dict(self.correctors), {}, {}
+        # the bit sets of names' words stay right for the words a change does not touch (put drops the rest)
+        other.correctors, other.named_masks, other.answers = dict(self.correctors), dict(self.named_masks), {}
         return other
 
     def remember(self, key, answer):
@@ -179,6 +181,7 @@ class _State:
             self._count_latin(old, -1)
             for word in old.named:
                 self.named[word] = _without(self.named[word], doc_id)
+                self.named_masks.pop(word, None)
             self.free.append(old.slot)
             self.ids[old.slot] = None
             del self.slot_of[doc_id]
@@ -201,6 +204,7 @@ class _State:
         self._count_latin(doc, 1)
         for word in doc.named:
             self.named[word] = _with(self.named.get(word), doc_id)
+            self.named_masks.pop(word, None)
         self.docs[doc_id] = doc
         self._check_correctors(latin, in_use)
 
@@ -227,8 +231,10 @@ class _State:
                 self.vocabulary[field].update({word: 1 for word in set(now) - set(was)})
         for word in set(old.named) - set(doc.named):
             self.named[word] = _without(self.named[word], doc_id)
+            self.named_masks.pop(word, None)
         for word in set(doc.named) - set(old.named):
             self.named[word] = _with(self.named.get(word), doc_id)
+            self.named_masks.pop(word, None)
         self.docs[doc_id] = doc
 
     def _check_correctors(self, latin, in_use):
@@ -315,6 +321,7 @@ class _State:
         return chosen
 
 
+FREEZE_DOCUMENTS = 5000  # a state this large is set aside from the cyclic garbage collector
 KEPT_ANSWERS = 512  # answers a state keeps (each a page of ids, facet counts and snippets)
 SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
@@ -536,7 +543,7 @@ class DatabaseBackend:
             if changed is None or len(changed) > RELOAD_SHARE * max(len(state.docs), 1):
                 # first use, the database went back (a restore), or a rebuild: read it all afresh
                 state = _State(db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True))))
-                _give_back_memory()
+                _give_back_memory(len(state.docs))
             else:  # the rows written since, applied to a copy: searches in other threads read the old one
                 state = state.copy()
                 for row in changed:
@@ -617,10 +624,16 @@ class DatabaseBackend:
         return SearchResult(hits, total, page, pages, facets, suggestion)
 
 
-def _give_back_memory():
-    """Hand the heap's free pages back to the system after a full read: the rows read and the lists the
-    state was built from leave ten megabytes free at 50,000 documents, counted in the worker's memory
-    until then (glibc's malloc_trim; elsewhere nothing)."""
+def _give_back_memory(documents):
+    """After a full read: the state's hundreds of thousands of objects are set aside from the cyclic
+    garbage collector (each full collection walked them all: 100 ms at 50,000 documents, now and then in
+    the middle of a request; they are freed by their counts when a later state replaces them), and the
+    heap's free pages are handed back to the system (the rows read and the lists the state was built from
+    leave ten megabytes free, counted in the worker's memory until then: glibc's malloc_trim). A small
+    register's state costs a collection little: it is left to the collector (the tests build hundreds)."""
+    if documents >= FREEZE_DOCUMENTS:
+        gc.collect()
+        gc.freeze()
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
