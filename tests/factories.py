@@ -168,6 +168,17 @@ def declaration_values(provider, **changes):
     return values
 
 
+def redeclare(user, provider, **changes):
+    """Save ``provider``'s declaration again with ``changes``, its categories and counties as they are."""
+    return services.save_declaration(
+        user,
+        provider,
+        category_ids=[c.id for c in provider.categories],
+        region_ids=[c.id for c in provider.regions],
+        **declaration_values(provider, **changes),
+    )
+
+
 def sign(user, provider):
     text = pledges.current_text()
     return services.sign_pledge(

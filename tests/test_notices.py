@@ -169,13 +169,7 @@ def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_
 ):
     notices.publish_batch(SYSTEM)
     (u1, p1), (u2, p2), _ = three_agencies
-    services.save_declaration(
-        u1,
-        p1,
-        category_ids=[c.id for c in p1.categories],
-        region_ids=[c.id for c in p1.regions],
-        **factories.declaration_values(p1, phone="0513-85990000"),
-    )
+    factories.redeclare(u1, p1, phone="0513-85990000")
     services.withdraw(u2, p2)
     newcomer, _ = factories.publish(make_user(Role.AGENCY), n=41, name="海安盛安安全科技有限公司")
     db.session.commit()
@@ -188,13 +182,7 @@ def test_the_publish_page_shows_what_will_be_added_changed_and_withdrawn_before_
     assert db.session.scalar(sa.select(sa.func.count(NoticeBatch.id))) == 1  # looking publishes nothing
     fingerprint = _fingerprint(html)
     # the directory changes while the regulator reads: the batch seen is not the batch to publish
-    services.save_declaration(
-        u1,
-        p1,
-        category_ids=[c.id for c in p1.categories],
-        region_ids=[c.id for c in p1.regions],
-        **factories.declaration_values(p1, phone="0513-85990001"),
-    )
+    factories.redeclare(u1, p1, phone="0513-85990001")
     db.session.commit()
     html = client.post("/notices/publish?lang=en", data={"fingerprint": fingerprint}).get_data(as_text=True)
     assert "directory changed while you were reviewing" in html
@@ -231,13 +219,7 @@ def test_an_unchanged_batch_needs_the_regulators_confirmation(client, db, make_u
 def test_changed_rows_say_which_fields_changed(client, db, three_agencies):
     notices.publish_batch(SYSTEM)
     (u1, p1), _, _ = three_agencies
-    services.save_declaration(
-        u1,
-        p1,
-        category_ids=[c.id for c in p1.categories],
-        region_ids=[c.id for c in p1.regions],
-        **factories.declaration_values(p1, address="南通市崇川区青年东路 5 号", phone="0513-85990000"),
-    )
+    factories.redeclare(u1, p1, address="南通市崇川区青年东路 5 号", phone="0513-85990000")
     batch = notices.publish_batch(SYSTEM)
     rows = {row[1]: row for row in csv.reader(io.StringIO(batch.csv.decode("utf-8-sig")))}
     assert rows[p1.name][8] == "变更（地址、联系电话）"

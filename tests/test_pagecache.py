@@ -125,7 +125,6 @@ def test_a_visitor_is_served_the_kept_profile_until_anything_it_shows_changes(ap
     from marketplace.engagements import ratings
     from marketplace.engagements import services as engagements
     from marketplace.enterprises import services as enterprises
-    from marketplace.providers import services as provider_services
 
     agency = make_user(Role.AGENCY)
     provider, _ = factories.publish(
@@ -147,23 +146,11 @@ def test_a_visitor_is_served_the_kept_profile_until_anything_it_shows_changes(ap
     assert "南通初见安全技术有限公司" in profile()[0]
     assert profile()[1] == []  # kept
 
-    provider_services.save_declaration(
-        other_user,
-        other,
-        category_ids=[c.id for c in other.categories],
-        region_ids=[c.id for c in other.regions],
-        **factories.declaration_values(other, description="另一家机构的新介绍。"),
-    )
+    factories.redeclare(other_user, other, description="另一家机构的新介绍。")
     db.session.commit()
     assert profile()[1] == []  # another agency's edit keeps this profile
 
-    provider_services.save_declaration(
-        agency,
-        provider,
-        category_ids=[c.id for c in provider.categories],
-        region_ids=[c.id for c in provider.regions],
-        **factories.declaration_values(provider, description="我们新增了职业卫生检测服务。"),
-    )
+    factories.redeclare(agency, provider, description="我们新增了职业卫生检测服务。")
     db.session.commit()
     text, rendered = profile()
     assert "我们新增了职业卫生检测服务" in text and rendered == ["providers/detail.html"]
@@ -239,7 +226,6 @@ def test_a_kept_profile_follows_a_new_pledge_version_and_the_end_of_its_grace_pe
 def test_a_directory_page_is_kept_until_an_agency_on_it_or_its_counts_change(app, client, db, make_user, search_index):
     """A directory page is kept with the agencies on it at their versions: an edit of an agency on another
     page keeps it; an edit of one on it, or a new agency that changes its counts, shows at once."""
-    from marketplace.providers import services as provider_services
 
     users = [make_user(Role.AGENCY) for _ in range(3)]
     first, _ = factories.publish(users[0], n=71, name="南通甲安全技术有限公司", regions=("320613",))
@@ -257,13 +243,7 @@ def test_a_directory_page_is_kept_until_an_agency_on_it_or_its_counts_change(app
     assert page()[1] == []  # kept
 
     def rename(user, provider, name):
-        provider_services.save_declaration(
-            user,
-            provider,
-            category_ids=[c.id for c in provider.categories],
-            region_ids=[c.id for c in provider.regions],
-            **factories.declaration_values(provider, name=name),
-        )
+        factories.redeclare(user, provider, name=name)
         db.session.commit()
 
     rename(users[1], second, "南通乙改名安全技术有限公司")

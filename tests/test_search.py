@@ -259,13 +259,7 @@ def test_the_spelling_corrector_is_kept_while_the_names_words_are_and_learns_new
     correctors = search.backend()._fresh().correctors
     assert "name_py" in correctors
     agency = agencies[1]
-    services.save_declaration(
-        agency.account,
-        agency,
-        category_ids=[c.id for c in agency.categories],
-        region_ids=[c.id for c in agency.regions],
-        **factories.declaration_values(agency, description="只改了介绍。"),
-    )
+    factories.redeclare(agency.account, agency, description="只改了介绍。")
     db.session.commit()
     assert search.backend()._fresh().correctors.get("name_py") is correctors["name_py"]  # the same one
     factories.publish(make_user(Role.AGENCY), n=497, name="南通鑫淼安全咨询有限公司")  # 鑫淼: xin miao, new words
@@ -626,24 +620,12 @@ def test_a_missed_index_write_is_found_even_after_later_writes_succeed_and_is_he
     backend.write_timeout = 0.2
     blocker = backend._open().writer()  # another worker writing the index, for longer than the timeout
     try:
-        services.save_declaration(
-            agencies[3].account,
-            agencies[3],
-            category_ids=[c.id for c in agencies[3].categories],
-            region_ids=[c.id for c in agencies[3].regions],
-            **factories.declaration_values(agencies[3], description="新增：危险化学品重大危险源辨识评估。"),
-        )
+        factories.redeclare(agencies[3].account, agencies[3], description="新增：危险化学品重大危险源辨识评估。")
         db.session.commit()  # the commit stands; its index write timed out
     finally:
         blocker.cancel()
         backend.write_timeout = 10.0
-    services.save_declaration(
-        agencies[1].account,
-        agencies[1],
-        category_ids=[c.id for c in agencies[1].categories],
-        region_ids=[c.id for c in agencies[1].regions],
-        **factories.declaration_values(agencies[1], address="新地址"),
-    )
+    factories.redeclare(agencies[1].account, agencies[1], address="新地址")
     db.session.commit()  # a later write succeeds: the latest change time is in step again
     assert ids(find("重大危险源")) == []
 
@@ -791,13 +773,7 @@ def test_the_word_counts_each_write_keeps_equal_those_a_rebuild_counts(agencies,
         return dict(db.session.execute(sa.select(SearchWord.word, SearchWord.docs).where(SearchWord.docs != 0)).all())
 
     factories.publish(make_user(Role.AGENCY), n=395, name="南通博思安全科技有限公司", description="粉尘涉爆安全评价。")
-    services.save_declaration(
-        agencies[3].account,
-        agencies[3],
-        category_ids=[c.id for c in agencies[3].categories],
-        region_ids=[c.id for c in agencies[3].regions],
-        **factories.declaration_values(agencies[3], description="重大危险源辨识评估。"),
-    )
+    factories.redeclare(agencies[3].account, agencies[3], description="重大危险源辨识评估。")
     services.withdraw(agencies[4].account, agencies[4])
     db.session.commit()
     kept = counts()
@@ -893,13 +869,7 @@ def test_a_refresh_never_changes_the_values_a_search_in_another_thread_is_readin
 def test_an_older_version_of_a_document_is_never_written_over_a_newer_one(agencies, db):
     """A heal reads the documents it mends before it writes them: a save committed in between must win."""
     read_by_a_heal, _removed = search.source().documents([agencies[3].id])
-    services.save_declaration(
-        agencies[3].account,
-        agencies[3],
-        category_ids=[c.id for c in agencies[3].categories],
-        region_ids=[c.id for c in agencies[3].regions],
-        **factories.declaration_values(agencies[3], description="粉尘涉爆企业安全咨询。"),
-    )
+    factories.redeclare(agencies[3].account, agencies[3], description="粉尘涉爆企业安全咨询。")
     db.session.commit()
     search.backend().index(read_by_a_heal)
     db.session.commit()

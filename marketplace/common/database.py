@@ -14,13 +14,14 @@ keeps what was typed, never a 500.
 
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from marketplace.common.models import UTCDateTime
 from marketplace.extensions import db
 
 DEFAULT_BUSY_TIMEOUT = 10.0  # seconds; SQLITE_BUSY_TIMEOUT in the environment overrides it
@@ -103,8 +104,6 @@ def fetch_all(sql, params=()):
 def moment(value):
     """A point in time read raw (``fetch_all``) as the models read it: aware, in UTC. SQLite hands back
     its text, PostgreSQL a datetime."""
-    if value is None:
-        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return UTCDateTime().process_result_value(value, db.engine.dialect)
