@@ -927,6 +927,68 @@ def test_a_search_asked_again_before_the_index_changes_is_answered_from_memory(a
     assert len(asked) == 3 and after.total == first.total + 1
 
 
+@database_only
+def test_the_directorys_pages_are_kept_over_an_edit_that_leaves_every_listing_as_it_was(
+    agencies, db, make_user, monkeypatch
+):
+    """A search without words (a directory page: filters, facets, an order) is answered from memory over an
+    edit that changes no agency's categories, counties, pledge, status or place in an order (most edits: a
+    description, a phone number), and searched again after one that does; whichever, it answers as a state
+    read whole from the index would."""
+    from marketplace.providers import indexing
+    from marketplace.search import database
+
+    monkeypatch.setattr(database, "RELOAD_SHARE", 10.0)  # a few agencies here: each change read as one
+    searched = []
+    search_once = database.DatabaseBackend._search
+    monkeypatch.setattr(
+        database.DatabaseBackend, "_search", lambda self, q, state: searched.append(q) or search_once(self, q, state)
+    )
+    queries = [
+        SearchQuery(category_id=category, county_id=county, sort=sort, page=page, per_page=2)
+        for category, county in ((None, None), (factories.category("se_chemicals").id, None))
+        for sort in ("relevance", "rating")
+        for page in (1, 2)
+    ]
+
+    def listings(backend):
+        return [(ids(r), r.total, r.facets) for r in (backend.search(q) for q in queries)]
+
+    def edited_and_searched_again():
+        """Whether the directory's pages were searched again, once they answer as a fresh state would."""
+        db.session.commit()
+        searched.clear()
+        kept = listings(search.backend())
+        again = bool(searched)
+        assert kept == listings(database.DatabaseBackend())  # a worker that reads the index whole
+        return again
+
+    listings(search.backend())
+    first, second = agencies[1], agencies[2]
+    factories.redeclare(first.account, first, description="专业从事危险化学品企业安全评价与安全现状评价。")
+    assert not edited_and_searched_again()
+    searched.clear()
+    search.backend().search(SearchQuery(text="安全评价"))  # a search with words: its snippets may change
+    assert searched
+    factories.redeclare(first.account, first, name="南通安泰安全技术评价有限公司")  # a new name: same listings
+    assert not edited_and_searched_again()
+    services.save_declaration(  # other categories: the category's pages and counts change
+        first.account,
+        first,
+        category_ids=[factories.category("it_chemicals").id],
+        region_ids=[c.id for c in first.regions],
+        **factories.declaration_values(first),
+    )
+    assert edited_and_searched_again()
+    second.rating_count, second.rating_total = 3, 14  # a rating moves it in the rating order
+    indexing.mark_changed([second.id])
+    assert edited_and_searched_again()
+    factories.publish(make_user(Role.AGENCY), n=497, name="南通新来安全检测有限公司", regions=("320682",))
+    assert edited_and_searched_again()
+    services.withdraw(agencies[3].account, agencies[3])
+    assert edited_and_searched_again()
+
+
 def test_a_state_keeps_a_bounded_number_of_answers(monkeypatch):
     from marketplace.search import database
 

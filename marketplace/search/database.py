@@ -62,11 +62,16 @@ class _Doc:
         # third of the state's memory); names share most of their words: one string object per word
         self.py, self.ini = row.name_py, row.name_ini
         self.named = tuple(sys.intern(w) for w in row.name_words.split())
+        self.slot = -1
 
     def latin(self, field):
         """The document's words of ``name_py`` or ``name_ini``."""
         return (self.py if field == "name_py" else self.ini).split()
-        self.slot = -1
+
+    def listing(self, doc_id):
+        """What a search without words shows of the document (the directory's filters, facets and
+        orders): an edit that keeps it keeps every such answer."""
+        return set(self.facet_values()), tuple(_sort_key(column, doc_id, self) for column in ORDERS)
 
     def facet_values(self):
         return (
@@ -117,6 +122,9 @@ class _State:
         self.named = {}  # a word of names: the ids of the documents whose name holds it (sorted arrays)
         self.named_masks = {}  # the same, as bit sets, made when a search first asks (this state only)
         self.answers = {}  # the answers given from this state, by query (the callers do not change them)
+        # the answers to searches without words (the directory's pages): kept over a change that leaves
+        # every document's filters, facets and place in the orders as they were (most edits)
+        self.listings = {}
         slots = {}
         for row in rows:
             if row.listed:
@@ -151,12 +159,17 @@ class _State:
         # the spelling correctors hold the latin words in use: kept until a change adds or drops one
         # the bit sets of names' words stay right for the words a change does not touch (put drops the rest)
         other.correctors, other.named_masks, other.answers = dict(self.correctors), dict(self.named_masks), {}
+        other.listings = dict(self.listings)  # ``put`` empties them when a change reaches a listing
         return other
 
-    def remember(self, key, answer):
-        """Keep an answer for the same query asked again before the index changes: a search of a
-        popular word is a few milliseconds of the database's, a kept answer none (the oldest goes first)."""
-        answers = self.answers
+    def kept(self, key, listing):
+        return (self.listings if listing else self.answers).get(key)
+
+    def remember(self, key, answer, listing=False):
+        """Keep an answer for the same query asked again before the index changes (or, for a search
+        without words, before a listing changes): a search of a popular word is a few milliseconds of the
+        database's, a kept answer none (the oldest goes first)."""
+        answers = self.listings if listing else self.answers
         if len(answers) >= KEPT_ANSWERS:
             with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
                 del answers[next(iter(answers))]
@@ -168,9 +181,13 @@ class _State:
         latin = self._latin_words(old, doc)
         in_use = {key for key in latin if self.vocabulary[key[0]][key[1]] > 0}
         if old is not None and doc is not None:  # changed: only what changed (most edits keep the name)
+            if old.listing(doc_id) != doc.listing(doc_id):
+                self.listings.clear()
             self._replace(doc_id, old, doc)
             self._check_correctors(latin, in_use)
             return
+        if old is not None or doc is not None:  # one more or one fewer in every listing it is in
+            self.listings.clear()
         if old is not None:
             keep = ~(1 << old.slot)
             for value in old.facet_values():
@@ -412,6 +429,7 @@ class DatabaseBackend:
         state = self._state
         if state is not None:
             state.answers.clear()
+            state.listings.clear()
 
     def versions(self):
         rows = db.session.execute(
@@ -563,16 +581,16 @@ class DatabaseBackend:
         statements run in a savepoint: one that fails (a timeout) leaves the caller's transaction usable,
         for the directory's answer from the database, say (PostgreSQL aborts a transaction on an error)."""
         state = self._fresh()
-        key = dataclasses.astuple(q)
-        answer = state.answers.get(key)  # asked already since the index last changed
+        key, listing = dataclasses.astuple(q), not querying.clean_text(q.text)
+        answer = state.kept(key, listing)  # asked already since the index (or, without words, a listing) changed
         if answer is not None:
             return answer
-        if not querying.clean_text(q.text):  # the directory: no text statement, nothing to fail
+        if listing:  # the directory: no text statement, nothing to fail
             answer = self._search(q, state)  # (a savepoint was 60 % of a directory page's search)
         else:
             with db.session.begin_nested():
                 answer = self._search(q, state)
-        state.remember(key, answer)
+        state.remember(key, answer, listing)
         return answer
 
     def _search(self, q, state):
