@@ -95,10 +95,8 @@ def run_migrations_online():
 
     def include_name(name, type_, parent_names):
         """What the models cannot describe is the migrations' alone: SQLite's FTS5 table (with its
-        shadow tables and vocabulary) and PostgreSQL's GIN index of the search index."""
-        if type_ == "table" and name.startswith("search_fts"):
-            return False
-        return not (type_ == "index" and name == "ix_search_documents_terms")
+        shadow tables and vocabulary) and PostgreSQL's table of vectors with its GIN index."""
+        return not (type_ == "table" and name.startswith(("search_fts", "search_terms")))
 
     conf_args.setdefault("include_name", include_name)
 

@@ -58,3 +58,51 @@ def test_flask_db_check_command(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_indexed_words_move_to_their_own_table_and_back_without_a_rebuild(tmp_path):
+    """PostgreSQL's vectors moved from ``search_documents`` to the narrow ``search_terms`` (and back down):
+    an agency indexed before the upgrade is found after it, with no rebuild of the index."""
+    with dbutil.scratch_database(tmp_path) as url:
+        app = create_app(make_config(url))
+        with app.app_context():
+            from marketplace.extensions import db
+
+            flask_migrate.upgrade(revision="b7c1d2e3f4a5")
+            postgresql = db.engine.dialect.name == "postgresql"
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO search_documents (doc_id, seq, gen, listed, uscc, name, description, category_ids,"
+                    " county_ids, status, pledge_version, published_ts, updated_ts, rating, name_py, name_ini,"
+                    " name_words, words) VALUES (7, 1, 1, true, '', '南通安泰', '', '', '', 'published', 1, 0, 0, 0,"
+                    " '', '', '南通 安泰', '南通 安泰')"
+                )
+            )
+            if postgresql:
+                db.session.execute(sa.text("UPDATE search_documents SET terms = '南通:1A 安泰:2A' WHERE doc_id = 7"))
+            else:
+                db.session.execute(sa.text("INSERT INTO search_fts (rowid, name) VALUES (7, '南通 安泰')"))
+            db.session.commit()
+            db.session.remove()
+
+            def found():
+                if postgresql:
+                    sql = "SELECT doc_id FROM search_terms WHERE terms @@ CAST('安泰' AS tsquery)"
+                else:
+                    sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH '\"安泰\"'"
+                try:
+                    return db.session.scalars(sa.text(sql)).all()
+                finally:
+                    db.session.remove()
+
+            flask_migrate.upgrade()
+            assert found() == [7]
+            flask_migrate.downgrade(revision="b7c1d2e3f4a5")
+            if postgresql:
+                assert db.session.scalars(
+                    sa.text("SELECT doc_id FROM search_documents WHERE terms @@ CAST('安泰' AS tsquery)")
+                ).all() == [7]
+                db.session.remove()
+            flask_migrate.upgrade()
+            assert found() == [7]
+            db.engine.dispose()

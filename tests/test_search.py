@@ -751,8 +751,10 @@ def test_before_the_first_build_the_directory_answers_from_the_database_until_th
     """A register upgraded to the database index has rows but no index yet: the directory is served by
     name from the database (not an empty list) while the start-up's heal builds it."""
     db.session.execute(sa.text("UPDATE search_settings SET value = '' WHERE name = 'format'"))
-    db.session.execute(sa.text("DELETE FROM search_fts") if db.engine.dialect.name == "sqlite" else sa.text("SELECT 1"))
-    db.session.execute(sa.text("UPDATE search_documents SET listed = false, terms = NULL"))
+    db.session.execute(
+        sa.text("DELETE FROM search_fts" if db.engine.dialect.name == "sqlite" else "DELETE FROM search_terms")
+    )
+    db.session.execute(sa.text("UPDATE search_documents SET listed = false"))
     db.session.commit()
     search.forget()
     html = client.get("/providers?q=明德&lang=en").get_data(as_text=True)

@@ -1,8 +1,8 @@
 """The database-backed search backend: SQLite FTS5 on the embedded default, PostgreSQL full-text search
-(a weighted ``tsvector`` with a GIN index) in production. It offers the Whoosh backend's interface and
-runs the same ``querying`` plans, but its index is rows of the database, written in the transaction of
-the change they follow: there is no index to drift, lose a write, or heal, and every app server sees
-the same one.
+(weighted ``tsvector``s in a narrow table, with a GIN index) in production. It offers the Whoosh backend's
+interface and runs the same ``querying`` plans, but its index is rows of the database, written in the
+transaction of the change they follow: there is no index to drift, lose a write, or heal, and every app
+server sees the same one.
 
 What every search needs besides the words (each document's categories, counties, pledge version,
 status, dates, rating and pinyin) is kept in memory per worker and refreshed by reading only the rows
@@ -31,7 +31,7 @@ from whoosh.spelling import ListCorrector
 from marketplace.common import counters, database
 from marketplace.extensions import db
 from marketplace.search import analysis, querying
-from marketplace.search.models import FTS_TABLE, SearchDocument, SearchSetting, SearchWord
+from marketplace.search.models import FTS_TABLE, TERMS_TABLE, SearchDocument, SearchSetting, SearchWord
 from marketplace.search.querying import Hit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -480,10 +480,9 @@ class DatabaseBackend:
         return True
 
     def _empty(self, connection, gen):
-        connection.execute(sa.update(SearchDocument).values(listed=False, gen=gen, terms=None, words=""))
+        connection.execute(sa.update(SearchDocument).values(listed=False, gen=gen, words=""))
         connection.execute(sa.delete(SearchWord))
-        if _dialect() == "sqlite":
-            connection.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))
+        connection.execute(sa.text(f"DELETE FROM {_words_table()}"))
 
     def _write(self, connection, rows, gen, gone):
         """Write ``rows`` and remove the ``gone`` documents, with the word counts they change."""
@@ -506,45 +505,36 @@ class DatabaseBackend:
             counts.update(row["words"].split())
         if gone:
             connection.execute(
-                sa.update(SearchDocument)
-                .where(SearchDocument.doc_id.in_(gone))
-                .values(listed=False, gen=gen, terms=None, words="")
+                sa.update(SearchDocument).where(SearchDocument.doc_id.in_(gone)).values(listed=False, gen=gen, words="")
             )
         _count_words(connection, counts)
         sqlite_fts = _dialect() == "sqlite"
-        if sqlite_fts:
-            stale = [row["doc_id"] for row in rows] + list(gone)
-            for start in range(0, len(stale), 500):
-                connection.execute(
-                    sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid IN :ids").bindparams(
-                        sa.bindparam("ids", expanding=True)
-                    ),
-                    {"ids": stale[start : start + 500]},
-                )
+        stale = [row["doc_id"] for row in rows] + list(gone)
+        key = "rowid" if sqlite_fts else "doc_id"
+        for start in range(0, len(stale), 500):
+            connection.execute(
+                sa.text(f"DELETE FROM {_words_table()} WHERE {key} IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": stale[start : start + 500]},
+            )
         if not rows:
             return
         table = SearchDocument.__table__
-        columns = [c.name for c in table.columns if c.name not in ("terms", "gen")]
-        if sqlite_fts:
-            insert = sqlite.insert(table).values({**{c: sa.bindparam(c) for c in columns}, "gen": gen})
-        else:
-            insert = postgresql.insert(table).values(
-                {
-                    **{c: sa.bindparam(c) for c in columns},
-                    "gen": gen,
-                    "terms": sa.cast(sa.bindparam("vector"), postgresql.TSVECTOR),
-                }
-            )
-        update = {c: insert.excluded[c] for c in [*columns, "gen"] + ([] if sqlite_fts else ["terms"])}
+        columns = [c.name for c in table.columns if c.name != "gen"]
+        insert = (sqlite.insert if sqlite_fts else postgresql.insert)(table).values(
+            {**{c: sa.bindparam(c) for c in columns}, "gen": gen}
+        )
+        update = {c: insert.excluded[c] for c in [*columns, "gen"]}
         connection.execute(insert.on_conflict_do_update(index_elements=["doc_id"], set_=update), rows)
         if sqlite_fts:
-            connection.execute(
-                sa.text(
-                    f"INSERT INTO {FTS_TABLE} (rowid, name, name_py, name_ini, content) "
-                    "VALUES (:doc_id, :fts_name, :fts_py, :fts_ini, :fts_content)"
-                ),
-                rows,
+            words = (
+                f"INSERT INTO {FTS_TABLE} (rowid, name, name_py, name_ini, content) "
+                "VALUES (:doc_id, :fts_name, :fts_py, :fts_ini, :fts_content)"
             )
+        else:
+            words = f"INSERT INTO {TERMS_TABLE} (doc_id, terms) VALUES (:doc_id, CAST(:vector AS tsvector))"
+        connection.execute(sa.text(words), rows)
 
     # --- reading -----------------------------------------------------------------------------
     def _fresh(self):
@@ -660,6 +650,12 @@ def _give_back_memory(documents):
 
 def _dialect():
     return db.engine.dialect.name
+
+
+def _words_table():
+    """Where the documents' words are searched: SQLite's FTS5 table, PostgreSQL's table of vectors (a
+    removed document has no row there)."""
+    return FTS_TABLE if _dialect() == "sqlite" else TERMS_TABLE
 
 
 def _filter(q):
@@ -960,7 +956,7 @@ def _scored(plan):
         # ts_rank's weights are listed D, C, B, A: text, initials, pinyin, name
         weights = "{" + ", ".join(str(BOOSTS[f] / 4) for f in ("content", "name_ini", "name_py", "name")) + "}"
         sql = (
-            "SELECT doc_id, ts_rank(CAST(:weights AS real[]), terms, CAST(:q AS tsquery)) FROM search_documents "
+            f"SELECT doc_id, ts_rank(CAST(:weights AS real[]), terms, CAST(:q AS tsquery)) FROM {TERMS_TABLE} "
             "WHERE terms @@ CAST(:q AS tsquery)"
         )
         params = {"q": _tsquery(plan), "weights": weights}
@@ -976,7 +972,7 @@ def _ids(plan):
     if _dialect() == "sqlite":
         sql, params = f"SELECT group_concat(rowid) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q", {"q": _fts5(plan)}
     else:
-        sql = "SELECT string_agg(CAST(doc_id AS text), ',') FROM search_documents WHERE terms @@ CAST(:q AS tsquery)"
+        sql = f"SELECT string_agg(CAST(doc_id AS text), ',') FROM {TERMS_TABLE} WHERE terms @@ CAST(:q AS tsquery)"
         params = {"q": _tsquery(plan)}
     ((joined,),) = database.fetch_all(sql, params)
     return list(map(int, joined.split(","))) if joined else []

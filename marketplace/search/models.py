@@ -1,17 +1,19 @@
 """The database-backed index: one row per document, written in the transaction of the change it
 follows, so it can never drift from the data (see ``search.database``).
 
-On PostgreSQL ``terms`` is a ``tsvector`` of the document's words (jieba's, with pinyin and initials
-as extra lexemes), weighted by field and searched through a GIN index; on SQLite the words live in the
-FTS5 table ``search_fts`` (rowid = ``doc_id``) that the migration creates, and ``terms`` stays empty."""
+The words themselves live where each engine searches them, in a table the migrations create: on
+PostgreSQL ``search_terms`` (``doc_id``, ``terms``: a ``tsvector`` of the document's words, jieba's with
+pinyin and initials as extra lexemes, weighted by field, searched through a GIN index; a narrow table,
+the vectors out of line, so that reading a common word's matches reads few pages), on SQLite the FTS5
+table ``search_fts`` (rowid = ``doc_id``)."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.extensions import db
 
 FTS_TABLE = "search_fts"  # SQLite only
+TERMS_TABLE = "search_terms"  # PostgreSQL only
 
 
 class SearchDocument(db.Model):
@@ -37,7 +39,6 @@ class SearchDocument(db.Model):
     name_ini: Mapped[str] = mapped_column(sa.Text, default="")
     name_words: Mapped[str] = mapped_column(sa.Text, default="")  # the distinct words of the name
     words: Mapped[str] = mapped_column(sa.Text, default="")  # the distinct words of name and text (search_words)
-    terms: Mapped[str | None] = mapped_column(sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"))
 
 
 class SearchWord(db.Model):
