@@ -269,16 +269,19 @@ def test_the_spelling_corrector_is_kept_while_the_names_words_are_and_learns_new
 
 
 @database_only
-def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, make_user, monkeypatch):
+@pytest.mark.parametrize("patched", [100, 1])  # the words' bit sets set bit by bit, or dropped past one change
+def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, make_user, monkeypatch, patched):
     """A refresh changes only what an edit changed (a word's documents, a facet's bits, an order's place);
     whatever the edits, every search answers as a state read whole from the index would."""
     from marketplace.search import database
 
-    monkeypatch.setattr(database, "RELOAD_SHARE", 1.0)  # a few agencies here: each change read as one
+    monkeypatch.setattr(database, "PATCHED_CHANGES", patched)
+
+    monkeypatch.setattr(database, "RELOAD_SHARE", 10.0)  # a few agencies here: each change read as one
     monkeypatch.setattr(database, "SCORED_MATCHES", 1)  # ranked by bit sets: names' words' sets kept across
     queries = [
         SearchQuery(text=text, category_id=category, county_id=county, sort=sort, page=page, per_page=2)
-        for text in ("", "安全", "nantong", "检测 如皋")
+        for text in ("", "安全", "nantong", "检测 如皋", SENTENCE)
         for category, county in (
             (None, None),
             (factories.category("se_chemicals").id, None),
@@ -292,8 +295,11 @@ def test_a_state_changed_edit_by_edit_answers_as_one_read_afresh(agencies, db, m
         search.backend().forget_answers()  # searched, not read from the answers kept
         return [(ids(r), r.total, r.facets) for r in (search.backend().search(q) for q in queries)]
 
-    answers()  # the state is built; the edits below are applied to it one by one
+    answers()  # the state is built (and its text words' bit sets); the edits below are applied to it one by one
     first, second = agencies[1], agencies[2]
+    fourth = agencies[4]  # 检测 out of its text, 安全 and 应急预案 in
+    factories.redeclare(fourth.account, fourth, description="职业卫生评价，安全培训与应急预案编制。")
+    db.session.commit()
     services.save_declaration(  # a new name, other categories and counties
         first.account,
         first,
@@ -991,7 +997,7 @@ def test_the_directorys_pages_are_kept_over_an_edit_that_leaves_every_listing_as
     assert edited_and_searched_again()
 
 
-def test_a_state_keeps_a_bounded_number_of_answers(monkeypatch):
+def test_a_state_keeps_a_bounded_number_of_answers_and_words(monkeypatch):
     from marketplace.search import database
 
     monkeypatch.setattr(database, "KEPT_ANSWERS", 3)
@@ -999,6 +1005,10 @@ def test_a_state_keeps_a_bounded_number_of_answers(monkeypatch):
     for n in range(5):
         state.remember(("q", n), n)
     assert list(state.answers) == [("q", 2), ("q", 3), ("q", 4)]
+    monkeypatch.setattr(database, "KEPT_WORDS", 2)
+    for word in ("安全", "检测", "评价"):
+        state.remember_word(word, 1)
+    assert list(state.word_masks) == ["检测", "评价"]
 
 
 def test_an_edit_committed_without_a_flush_is_searchable_and_dates_its_profile_at_that_commit(agencies, db):

@@ -13,9 +13,11 @@ import bisect
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import gc
 import heapq
 import logging
+import operator
 import re
 import sys
 import threading
@@ -125,6 +127,10 @@ class _State:
         # the answers to searches without words (the directory's pages): kept over a change that leaves
         # every document's filters, facets and place in the orders as they were (most edits)
         self.listings = {}
+        # a text word searched for: the documents holding it in their name or text, as a bit set (a
+        # common word's matches are tens of thousands of ids to read and set); kept over changes, each
+        # changed document's bit set by its words (``put``)
+        self.word_masks = {}
         slots = {}
         for row in rows:
             if row.listed:
@@ -160,6 +166,7 @@ class _State:
         # the bit sets of names' words stay right for the words a change does not touch (put drops the rest)
         other.correctors, other.named_masks, other.answers = dict(self.correctors), dict(self.named_masks), {}
         other.listings = dict(self.listings)  # ``put`` empties them when a change reaches a listing
+        other.word_masks = dict(self.word_masks)
         return other
 
     def kept(self, key, listing):
@@ -175,8 +182,34 @@ class _State:
                 del answers[next(iter(answers))]
         answers[key] = answer
 
-    def put(self, doc_id, doc):
-        """Replace (or, with None, remove) one document (only in a state no search reads yet)."""
+    def remember_word(self, word, mask):
+        """Keep a text word's bit set (the oldest goes first)."""
+        masks = self.word_masks
+        if len(masks) >= KEPT_WORDS:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
+                del masks[next(iter(masks))]
+        masks[word] = mask
+
+    def put(self, doc_id, doc, words=None):
+        """Replace (or, with None, remove) one document (only in a state no search reads yet); ``words``:
+        the distinct words of its name and text (None: not known, the kept words' bit sets are dropped)."""
+        if self.word_masks:
+            if doc_id in self.slot_of:
+                self._note_words(self.slot_of[doc_id], ())  # its slot may go to another document
+            if doc is not None and words is None:
+                self.word_masks.clear()
+        self._put(doc_id, doc)
+        if doc is not None and self.word_masks:
+            self._note_words(doc.slot, words)
+
+    def _note_words(self, slot, words):
+        """The kept words' bit sets, with the document in ``slot`` holding ``words``."""
+        bit = 1 << slot
+        self.word_masks = {
+            word: (mask | bit) if word in words else (mask & ~bit) for word, mask in self.word_masks.items()
+        }
+
+    def _put(self, doc_id, doc):
         old = self.docs.pop(doc_id, None)
         latin = self._latin_words(old, doc)
         in_use = {key for key in latin if self.vocabulary[key[0]][key[1]] > 0}
@@ -278,6 +311,11 @@ class _State:
         deque(map(digits.__setitem__, map(self.slot_of.get, doc_ids, repeat(size)), repeat(ord("1"))), maxlen=0)
         return int(digits[size - 1 :: -1], 2) if size else 0
 
+    def ids_of(self, mask):
+        """The documents in a bit set of slots."""
+        ids = self.ids
+        return [ids[slot] for slot in _slots(mask)]
+
     def named_mask(self, word):
         """The documents whose name holds ``word``, as a bit set."""
         mask = self.named_masks.get(word)
@@ -340,6 +378,8 @@ class _State:
 
 FREEZE_DOCUMENTS = 5000  # a state this large is set aside from the cyclic garbage collector
 KEPT_ANSWERS = 512  # answers a state keeps (each a page of ids, facet counts and snippets)
+KEPT_WORDS = 256  # text words' bit sets a state keeps (6 KB each at 50,000 documents)
+PATCHED_CHANGES = 100  # more changed documents than this in one refresh: the words' bit sets are dropped
 SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
 
@@ -547,15 +587,19 @@ class DatabaseBackend:
                 return state
             changed = None
             if state is not None and gen >= state.gen:
-                changed = db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.gen > state.gen)).all()
+                changed = db.session.execute(
+                    sa.select(*_STATE_COLUMNS, SearchDocument.words).where(SearchDocument.gen > state.gen)
+                ).all()
             if changed is None or len(changed) > RELOAD_SHARE * max(len(state.docs), 1):
                 # first use, the database went back (a restore), or a rebuild: read it all afresh
                 state = _State(db.session.execute(sa.select(*_STATE_COLUMNS).where(SearchDocument.listed.is_(True))))
                 _give_back_memory(len(state.docs))
             else:  # the rows written since, applied to a copy: searches in other threads read the old one
                 state = state.copy()
+                if len(changed) > PATCHED_CHANGES:
+                    state.word_masks.clear()  # searched afresh: cheaper than setting the bits of many documents
                 for row in changed:
-                    state.put(row.doc_id, _Doc(row) if row.listed else None)
+                    state.put(row.doc_id, _Doc(row) if row.listed else None, set(row.words.split()))
             state.gen, state.built = gen, bool(self.stored_format())
             self._state = state
         if not state.built:
@@ -846,21 +890,20 @@ def _matches(plan, state, lexicon):
     words = list(dict.fromkeys(t.word for t in querying.terms(plan) if "name" in t.fields))
     held = Counter()
     if isinstance(plan, querying.Any) and plan.ranked:  # the parts' matches, counted, are the whole's
-        parts = [_ids(part) for part in plan.parts]
-        masks = [state.bits_of(ids) for ids in parts]
+        masks = [_mask(part, state) for part in plan.parts]
         match = _levels(masks)[1]
         if match.bit_count() > SCORED_MATCHES:
             return _Tiers(match, masks, [state.named_mask(w) for w in words])
-        for ids in parts:
-            held.update(ids)
+        for mask in masks:
+            held.update(state.ids_of(mask))
         scored = _scored(plan)
         if scored is None:  # cannot be: the whole finds what its parts find
             scored = [(doc_id, 0.0) for doc_id in held]
     else:
-        many = _at_most(plan, lexicon) > SCORED_MATCHES and _ids(plan)  # likely too many to score: ask first
-        scored = None if many and len(many) > SCORED_MATCHES else _scored(plan)
+        many = _at_most(plan, lexicon) > SCORED_MATCHES and _mask(plan, state)  # likely too many to score: ask first
+        scored = None if many and many.bit_count() > SCORED_MATCHES else _scored(plan)
         if scored is None:
-            return _Tiers(state.bits_of(many or _ids(plan)), [], [state.named_mask(w) for w in words])
+            return _Tiers(many or _mask(plan, state), [], [state.named_mask(w) for w in words])
     if not scored or isinstance(plan, querying.Code):
         return scored
     named = Counter()
@@ -869,6 +912,27 @@ def _matches(plan, state, lexicon):
     if not named and not held:
         return scored
     return [(doc_id, held[doc_id] * COORDINATION + named[doc_id] * NAMED + score) for doc_id, score in scored]
+
+
+PLAIN_WORD = re.compile(r"\w+")  # a word whose match is its presence among a document's words, in every engine
+
+
+def _mask(plan, state):
+    """The documents the plan finds, as a bit set of the state's slots. A text word's is kept by the
+    state once read (``_State.word_masks``), and a plan of words kept already is made of theirs; any
+    other plan is one statement (the index intersects common words faster than they are read one by one)."""
+    words = list(querying.terms(plan))
+    plain = bool(words) and all(t.fields == querying.TEXT_FIELDS and PLAIN_WORD.fullmatch(t.word) for t in words)
+    if plain and isinstance(plan, querying.Term):
+        mask = state.word_masks.get(plan.word)
+        if mask is None:
+            mask = state.bits_of(_ids(plan))
+            state.remember_word(plan.word, mask)
+        return mask
+    masks = [state.word_masks.get(t.word) for t in words] if plain and plan.parts == tuple(words) else [None]
+    if None in masks:
+        return state.bits_of(_ids(plan))
+    return functools.reduce(operator.and_ if isinstance(plan, querying.All) else operator.or_, masks)
 
 
 def _at_most(plan, lexicon):
