@@ -28,6 +28,8 @@ def _catalogue():
     catalogue = _translations.get()
     if catalogue is None:
         catalogue = get_translations()
+        if has_request_context():
+            _translations.set(catalogue)
     return catalogue
 
 
@@ -77,10 +79,11 @@ def switch_language_url(code):
 def init_app(app):
     @app.before_request
     def settle_language():
+        # the catalogue is looked up when a string is first translated: a page served from memory
+        # (pagecache) translates none
         _language.set(None)
         _translations.set(None)
         _language.set(current_language())
-        _translations.set(get_translations())
 
     @app.teardown_request
     def forget_language(exc=None):
@@ -107,12 +110,8 @@ def init_app(app):
                 httponly=True,
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
             )
-        response.headers.setdefault("Content-Language", "zh-CN" if _current(chosen) == "zh" else "en")
+        response.headers.setdefault("Content-Language", "zh-CN" if current_language() == "zh" else "en")
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
         return response
 
-
-def _current(chosen):
-    locale = get_locale()
-    return locale.language if locale is not None else (chosen or "zh")
