@@ -1,6 +1,7 @@
 """Counters kept in the database, bumped in the transaction of the change they count: a worker can
 tell in one primary-key read whether what it cached is still current, whichever worker made the
-change (``providers``: the commits that changed any agency's record)."""
+change (``providers``: the commits that changed what the register's figures count, an agency listed or
+removed, its status, the counties it serves)."""
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column

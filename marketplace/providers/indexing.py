@@ -19,6 +19,7 @@ from marketplace.search import analysis
 
 log = logging.getLogger(__name__)
 PENDING_IDS, PENDING_DOCUMENTS = "search_ids", "search_pending"  # keys of Session.info
+REGISTER_CHANGED = "register_changed"  # the transaction changed what the register's figures count
 
 
 def _ts(value):
@@ -126,6 +127,17 @@ def _note(session, flush_context):
         provider_id = _provider_id(obj)
         if provider_id is not None:
             touched.add(provider_id)
+        if isinstance(obj, Provider) and _counted_change(session, obj):
+            session.info[REGISTER_CHANGED] = True
+
+
+def _counted_change(session, provider):
+    """Whether a flushed change of ``provider`` changes what the home page's figures count: an agency
+    added or removed, its status, the counties it serves (a description or a phone number does not)."""
+    if provider in session.new or provider in session.deleted:
+        return True
+    attrs = sa.inspect(provider).attrs
+    return attrs.status.history.has_changes() or attrs.regions.history.has_changes()
 
 
 def _searching():
@@ -137,11 +149,12 @@ def _prepare(session):
     if not has_app_context():
         return
     session.flush()  # changes made since the last flush are noted by it (a commit flushes only after this)
+    if session.info.pop(REGISTER_CHANGED, False):
+        # What the register's figures count changed: every worker's (the home page's) is out of date once
+        # this commits. Last in the transaction, so the counter's row is locked only while it commits.
+        counters.bump(session.connection(), "providers")
     if not session.info.get(PENDING_IDS):
         return
-    # The register changed: every worker's cache of it (the home page's figures) is out of date once
-    # this commits. Last in the transaction, so the counter's row is locked only while it commits.
-    counters.bump(session.connection(), "providers")
     if not _searching():
         session.info.pop(PENDING_IDS, None)
         return
@@ -179,3 +192,4 @@ def _apply(session):
 def _discard(session, *args):
     session.info.pop(PENDING_DOCUMENTS, None)
     session.info.pop(PENDING_IDS, None)
+    session.info.pop(REGISTER_CHANGED, None)
