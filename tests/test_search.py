@@ -997,6 +997,24 @@ def test_the_directorys_pages_are_kept_over_an_edit_that_leaves_every_listing_as
     assert edited_and_searched_again()
 
 
+@database_only
+def test_a_worker_reads_the_most_common_words_match_sets_at_start_up(agencies, db, monkeypatch):
+    """Start-up reads the match sets of the words most agencies hold (the costliest to read) into the
+    worker's memory: a search of one of them reads no match set, and answers as before."""
+    from marketplace.search import database
+
+    monkeypatch.setattr(database, "SCORED_MATCHES", 1)  # a few agencies here: their common words are sets
+    common = db.session.execute(sa.text("SELECT word FROM search_words ORDER BY docs DESC, word LIMIT 2")).scalars()
+    expected = {word: ids(find(word)) for word in common}
+    search.forget()
+    assert search.backend().warm(words=2) == 2
+    read = []
+    monkeypatch.setattr(database, "_ids", lambda plan: read.append(plan) or [])
+    for word, found in expected.items():
+        assert ids(find(word)) == found
+    assert read == []
+
+
 def test_a_state_keeps_a_bounded_number_of_answers_and_words(monkeypatch):
     from marketplace.search import database
 
