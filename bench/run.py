@@ -233,8 +233,8 @@ def one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed)
     # kept page): shown apart, never mixed into the budget's figures.
     run = {"search": timed_requests(port, search_paths, 1)}
     run["search_again"] = timed_requests(port, search_paths, max(1, args.repeat - 1))
-    run["home"] = statistics.median(timed_requests(port, ["/"], 30))
-    run["healthz"] = statistics.median(timed_requests(port, ["/healthz"], 30))
+    run["home"] = statistics.median(timed_requests(port, ["/"], 100))
+    run["healthz"] = statistics.median(timed_requests(port, ["/healthz"], 100))
     after_edit = []
     with app.app_context():
         for provider_id in random.Random(seed).sample(provider_ids, 5):
