@@ -30,6 +30,16 @@ def empty_schema(db):
         db.session.commit()
 
 
+def analysed(db):
+    """PostgreSQL's planner statistics for the register just generated, as autovacuum would gather them
+    after a bulk load on a live server (a server run with autovacuum off, like this machine's, has none:
+    the planner then read 300,000 ratings through their date index for one agency's profile, 150 ms)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]

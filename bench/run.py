@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import empty_schema, percentile, production_env, verdict  # noqa: E402
+from bench.environment import analysed, empty_schema, percentile, production_env, verdict  # noqa: E402
 
 
 def cpu_model():
@@ -173,9 +173,11 @@ def measure(agencies, args, seed):
         generate(agencies)
         db.session.commit()
         figures["generation"] = time.perf_counter() - started
+        analysed(db)
         started = time.perf_counter()
         search.reindex()
         figures["build"] = time.perf_counter() - started
+        analysed(db)  # the index just written, too
         figures["backend"] = search.backend_name(app)
         started = time.perf_counter()  # what the publishing job does, outside any request
         notices.publish_batch(permissions.SYSTEM)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import empty_schema, percentile, production_env, verdict  # noqa: E402
+from bench.environment import analysed, empty_schema, percentile, production_env, verdict  # noqa: E402
 
 SENTENCE = "我们是如东县的一家化工企业需要做危险化学品安全评价和应急预案"
 QUERY_SET = {
@@ -78,6 +78,7 @@ def main():
         started = time.perf_counter()
         generate(args.agencies)
         db.session.commit()
+        analysed(db)
         print(f"{args.agencies:,} agencies generated in {time.perf_counter() - started:.1f} s ({engine_name})")
         code = db.session.scalar(sa.select(Provider.uscc).order_by(Provider.id).offset(args.agencies // 2).limit(1))
     queries = dict(QUERY_SET, **{code: "a credit code"})
@@ -88,6 +89,7 @@ def main():
             started = time.perf_counter()
             search.reindex()
             build = time.perf_counter() - started
+            analysed(db)  # the index just written, too
             backend = search.backend()
             timings, hits = {}, {}
             backend.forget()
