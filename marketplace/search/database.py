@@ -176,31 +176,22 @@ class _State:
         """Keep an answer for the same query asked again before the index changes (or, for a search
         without words, before a listing changes): a search of a popular word is a few milliseconds of the
         database's, a kept answer none (the oldest goes first)."""
-        answers = self.listings if listing else self.answers
-        if len(answers) >= KEPT_ANSWERS:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
-                del answers[next(iter(answers))]
-        answers[key] = answer
+        _keep(self.listings if listing else self.answers, key, answer, KEPT_ANSWERS)
 
     def remember_word(self, word, mask):
         """Keep a text word's bit set (the oldest goes first)."""
-        masks = self.word_masks
-        if len(masks) >= KEPT_WORDS:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
-                del masks[next(iter(masks))]
-        masks[word] = mask
+        _keep(self.word_masks, word, mask, KEPT_WORDS)
 
     def put(self, doc_id, doc, words=None):
         """Replace (or, with None, remove) one document (only in a state no search reads yet); ``words``:
         the distinct words of its name and text (None: not known, the kept words' bit sets are dropped)."""
-        if self.word_masks:
-            if doc_id in self.slot_of:
-                self._note_words(self.slot_of[doc_id], ())  # its slot may go to another document
-            if doc is not None and words is None:
-                self.word_masks.clear()
+        if doc is not None and words is None:
+            self.word_masks.clear()
+        slot = self.slot_of.get(doc_id)
         self._put(doc_id, doc)
-        if doc is not None and self.word_masks:
-            self._note_words(doc.slot, words)
+        if self.word_masks and (doc is not None or slot is not None):
+            # its slot's bit by its words; a removed document's cleared (the slot may go to another)
+            self._note_words(slot if doc is None else doc.slot, () if doc is None else words)
 
     def _note_words(self, slot, words):
         """The kept words' bit sets, with the document in ``slot`` holding ``words``."""
@@ -383,6 +374,14 @@ WARM_WORDS = 64  # the most common of them read at start-up
 PATCHED_CHANGES = 100  # more changed documents than this in one refresh: the words' bit sets are dropped
 SORT_COST = 4  # reading a document's slot from a bit set and sorting it, against one step of a walk
 RELOAD_SHARE = 0.1  # more rows changed than this share of the documents: a full read is faster
+
+
+def _keep(kept, key, value, limit):
+    """``kept[key] = value``, the oldest entry dropped first past ``limit``."""
+    if len(kept) >= limit:
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # another thread's meanwhile
+            del kept[next(iter(kept))]
+    kept[key] = value
 
 
 def _with(ids, doc_id):
