@@ -7,13 +7,18 @@ import os
 import sqlalchemy as sa
 
 
-def production_env(work):
-    """The environment the benchmarked app (and its gunicorn workers) runs with, ``work`` its folder."""
+def production_env(work, schema=None):
+    """The environment the benchmarked app (and its gunicorn workers) runs with, ``work`` its folder. On
+    PostgreSQL, ``schema`` names a schema of its own for the register (the public one by default): a
+    benchmark that keeps several registers at once gives each its own."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url and schema:
+        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
     return dict(
         os.environ,
         MARKETPLACE_ENV="production",
         SECRET_KEY="bench-secret-key-not-for-use",
-        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.db'}"),
+        DATABASE_URL=url or f"sqlite:///{work / 'bench.db'}",
         INSTANCE_PATH=str(work),
         SEARCH_INDEX_DIR=str(work / "index"),
         SESSION_COOKIE_SECURE="0",
@@ -24,10 +29,25 @@ def production_env(work):
 
 
 def empty_schema(db):
-    """A PostgreSQL database emptied before it is migrated (a SQLite file is new already)."""
+    """A PostgreSQL database's schema (the first of its search path) emptied before it is migrated (a SQLite
+    file is new already)."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        schema = _schema(db)
+        db.session.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
         db.session.commit()
+
+
+def drop_schema(db):
+    """A register's own PostgreSQL schema dropped once a benchmark is done with it (the public one stays)."""
+    if db.engine.dialect.name == "postgresql" and (schema := _schema(db)) != "public":
+        db.session.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        db.session.commit()
+
+
+def _schema(db):
+    path = db.session.execute(sa.text("SHOW search_path")).scalar()
+    first = path.split(",")[0].strip().strip('"')
+    return "public" if first.startswith("$") else first
 
 
 def analysed(db):
