@@ -4,14 +4,15 @@ and publishes a notice batch, then serves the app with gunicorn (2 workers) and 
 machine, after one pass over every address (each worker's first rendering of each page: reported, not
 judged), three runs at each size: the search page's latency over the whole query set of
 ``bench/search_backends.py`` (one client), the home page and /healthz (beside a server of the smallest
-register, asked in alternating rounds: their growth is judged on two servers measured at the same
-moments), the first directory page after an edit, and the throughput of the directory, search, profile
+register started with the measured one, asked in alternating rounds: their growth is judged on two
+servers measured at the same moments), the first directory page after an edit, and the throughput of the directory, search, profile
 and home pages (8 clients, each walking the addresses in its own order, an agency edited every second
 meanwhile, so that a share of the pages are the first after a change) against a separate bare Flask app
 that reads one row (``bench/bare_app.py``, same gunicorn settings); each worker's memory after start-up.
 Prints every budget as met or not and writes the table to docs/benchmarks.md."""
 
 import argparse
+import contextlib
 import http.client
 import os
 import platform
@@ -139,6 +140,18 @@ class Editor(threading.Thread):
             db.session.remove()
 
 
+@contextlib.contextmanager
+def editing(app, every):
+    """An Editor at work for the block; stopped however the block ends. Yields it (its ``edits``)."""
+    editor = Editor(app, every)
+    editor.start()
+    try:
+        yield editor
+    finally:
+        editor.stop.set()
+        editor.join(10)
+
+
 def serve(target, port, env):
     return subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
@@ -181,8 +194,9 @@ PAGES = {"directory": 30, "search": 15, "profile": 40, "home": 40}  # throughput
 def measure(agencies, args, seed, base=None):
     """Every figure at one size: generate the register, build the index, publish a notice batch, serve the
     app and the bare app, then ``args.runs`` runs of the latency and throughput measures. ``base`` is
-    the smallest size's figures: its register is served beside this one for the growth measures. The
-    smallest size's register is kept for them (``figures["env"]``, removed by ``remove``)."""
+    the smallest size's figures: its register is served beside this one for the growth measures (at the
+    smallest size, a second server of its own register). The smallest size's register is kept for them
+    (``figures["env"]``, removed by ``remove``)."""
     work = Path(tempfile.mkdtemp(prefix="marketplace-bench-"))
     env = production_env(work, schema=f"bench_{agencies}")
     os.environ.update(env)
@@ -235,41 +249,44 @@ def measure(agencies, args, seed, base=None):
     profile_paths = [f"/providers/{i}" for i in rng.sample(provider_ids, min(300, len(provider_ids)))]
     pages = {"directory": directory_paths, "search": search_paths, "profile": profile_paths, "home": ["/"]}
 
-    server, port = serving("wsgi:app", env, "/healthz")
-    bare, bare_port = serving("bench.bare_app:app", env, "/one-row")
-    kept = False
+    running, kept = [], False
     try:
-        time.sleep(3)  # both workers have loaded what they keep in memory
+        server, port = serving("wsgi:app", env, "/healthz")
+        running.append(server)
+        bare, bare_port = serving("bench.bare_app:app", env, "/one-row")
+        running.append(bare)
+        # The growth measures' yardstick: a server of the smallest register (at the smallest size, a second
+        # server of the same one: the measure's own error), started with this one and warmed as it is.
+        reference, reference_port = serving("wsgi:app", (base or figures)["env"], "/healthz")
+        running.append(reference)
+        time.sleep(3)  # the workers have loaded what they keep in memory
         figures["rss"] = worker_rss(server)
         timed_requests(port, ["/", "/healthz", "/providers"] + directory_paths[:20] + profile_paths[:20], 2)
+        timed_requests(reference_port, ["/", "/healthz"], 20)
         timed_requests(bare_port, ["/one-row"], 8)
         # The searches and the pass over every address right after start-up, when each worker meets each
         # query and page for the first time: reported, not judged (a server runs for days; the pages and
         # answers first shown after an edit are in every run below). Taken into the runs, the first run's
         # profile share was 13–20 %, its search p95 94 ms on PostgreSQL.
         figures["search_cold"] = timed_requests(port, search_paths, 1)
-        editor = Editor(app, args.edit_every)  # as in the runs: the first run's searches follow an edit
-        editor.start()
-        figures["first_pass"] = {
-            name: (
-                throughput(bare_port, ["/one-row"], args.clients, args.seconds / 2, seed),
-                throughput(port, paths, args.clients, args.seconds, seed),
-            )
-            for name, paths in pages.items()
-        }
-        editor.stop.set()
-        editor.join(10)
+        with editing(app, args.edit_every):  # as in the runs: the first run's searches follow an edit
+            figures["first_pass"] = {
+                name: (
+                    throughput(bare_port, ["/one-row"], args.clients, args.seconds / 2, seed),
+                    throughput(port, paths, args.clients, args.seconds, seed),
+                )
+                for name, paths in pages.items()
+            }
+        ports = {"app": port, "bare": bare_port, "reference": reference_port}
         for run in range(args.runs):
-            figures["runs"].append(
-                one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed + run, base)
-            )
+            figures["runs"].append(one_run(app, ports, provider_ids, search_paths, pages, args, seed + run))
             print(f"  {agencies:,} agencies, run {run + 1}: {summary(figures['runs'][-1])}", flush=True)
         figures["rss_after"] = worker_rss(server)  # the budget is after start-up; this is after serving
         kept = base is None  # the smallest register, served beside the others
     finally:
-        for running in (server, bare):
-            running.terminate()
-            running.wait(timeout=20)
+        for process in running:
+            process.terminate()
+            process.wait(timeout=20)
         if not kept:
             remove(figures)
     return figures
@@ -286,28 +303,19 @@ def remove(figures):
     shutil.rmtree(figures["work"], ignore_errors=True)
 
 
-def one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed, base):
+def one_run(app, ports, provider_ids, search_paths, pages, args, seed):
     from marketplace.extensions import db
     from marketplace.providers.models import Provider
 
     # Each query asked the first time since the index last changed (the previous run's edits changed it):
     # what the budget judges. Asked again, a worker answers from memory (the search state's answers, the
     # kept page): shown apart, never mixed into the budget's figures.
+    port = ports["app"]
     run = {"search": timed_requests(port, search_paths, 1)}
     run["search_again"] = timed_requests(port, search_paths, max(1, args.repeat - 1))
-    if base is None:
-        run["home"] = statistics.median(timed_requests(port, ["/"], 100))
-        run["healthz"] = statistics.median(timed_requests(port, ["/healthz"], 100))
-    else:  # a server of the smallest register, started afresh each run, asked in turns with this one
-        smallest, smallest_port = serving("wsgi:app", base["env"], "/healthz")
-        try:
-            time.sleep(3)
-            timed_requests(smallest_port, ["/", "/healthz"], 10)
-            for key, path in (("home", "/"), ("healthz", "/healthz")):
-                run[key], run[f"{key}_reference"] = side_by_side(port, smallest_port, path)
-        finally:
-            smallest.terminate()
-            smallest.wait(timeout=20)
+    bare_port = ports["bare"]
+    for key, path in (("home", "/"), ("healthz", "/healthz")):
+        run[key], run[f"{key}_reference"] = side_by_side(port, ports["reference"], path)
     after_edit = []
     with app.app_context():
         for provider_id in random.Random(seed).sample(provider_ids, 5):
@@ -321,14 +329,11 @@ def one_run(app, port, bare_port, provider_ids, search_paths, pages, args, seed,
     # The bare app is measured right before each kind of page, under the same edits: each share compares
     # two measures a few seconds apart (the machine's speed drifts over a run: a bare figure taken once,
     # half a minute before the last kind, moved a share by ten points from run to run).
-    editor = Editor(app, args.edit_every)
-    editor.start()
     run["bare"], run["rates"] = {}, {}
-    for name, paths in pages.items():
-        run["bare"][name] = throughput(bare_port, ["/one-row"], args.clients, args.seconds / 2, seed)
-        run["rates"][name] = throughput(port, paths, args.clients, args.seconds, seed)
-    editor.stop.set()
-    editor.join(10)
+    with editing(app, args.edit_every) as editor:
+        for name, paths in pages.items():
+            run["bare"][name] = throughput(bare_port, ["/one-row"], args.clients, args.seconds / 2, seed)
+            run["rates"][name] = throughput(port, paths, args.clients, args.seconds, seed)
     run["edits"] = editor.edits
     run["load"] = os.getloadavg()[0]
     return run
@@ -402,16 +407,13 @@ def report(results):
     )
     for key, label in (("home", "home page"), ("healthz", "/healthz")):
         row(
-            f"{label}, 1 client, p50; at the larger sizes, its ratio to the p50 of a {smallest['agencies']:,}-agency "
-            "server asked in alternating rounds at the same moments",
+            f"{label}, 1 client, p50; × its ratio to a {smallest['agencies']:,}-agency server's p50, the two asked "
+            f"in alternating rounds at the same moments (at {smallest['agencies']:,}, a second server of the same "
+            "register: the measure's own error)",
             lambda r, key=key: (
                 spread([run[key] for run in r["runs"]], "{:.1f}")
-                + " ms"
-                + (
-                    f"; ×{spread(growth(r, key), '{:.2f}')} of {spread([run[key + '_reference'] for run in r['runs']], '{:.1f}')} ms"
-                    if r is not smallest
-                    else ""
-                )
+                + f" ms; ×{spread(growth(r, key), '{:.2f}')}"
+                + f" of {spread([run[key + '_reference'] for run in r['runs']], '{:.1f}')} ms"
             ),
             f"within 20 % of {smallest['agencies']:,}" if grows else "",
             (lambda r, key=key: statistics.median(growth(r, key)) <= 1.2) if grows else None,
@@ -468,7 +470,7 @@ def main():
     parser.add_argument("--edit-every", type=float, default=1.0, help="seconds between agency edits during throughput")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
-    sizes = sorted(int(n) for n in args.agencies.split(","))
+    sizes = sorted({int(n) for n in args.agencies.split(",")})
     results = []
     try:
         for n in sizes:
@@ -504,10 +506,11 @@ def write_docs(table, machine, engine, args, engine_name):
             f"{args.runs} runs at each size: a figure is the median of the runs with their range in brackets. "
             "Before the runs, the query set asked once and one pass over every address right after start-up "
             "(each worker's first meeting with each query and page) are reported apart, with no budget. "
-            "Budgets are judged at the largest size, growth against the smallest: the home page and /healthz at "
-            "a larger size are asked in 30 alternating rounds of ten with a server of the smallest register started "
-            "beside it for the run, and the ratio of their p50s is judged (one server measured minutes after "
-            "the other met a different machine: the same /healthz moved 1.9 to 2.5 ms).",
+            "Budgets are judged at the largest size, growth against the smallest: at each size the home page and "
+            "/healthz are asked in 30 alternating rounds of ten with a server of the smallest register started and "
+            "warmed with the measured one, and the ratio of their p50s is judged (one server measured minutes "
+            "after the other met a different machine: the same /healthz moved 1.9 to 2.5 ms); at the smallest "
+            "size the yardstick is a second server of the same register, and the ratio the measure's own error.",
             "",
             f"Command: `make bench` (or `.venv/bin/python bench/run.py --agencies {args.agencies}`).",
             "",

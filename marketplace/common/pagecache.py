@@ -111,12 +111,14 @@ def kept(depends, produce):
 
 def _read_apart(depends):
     """``depends()``, read outside a transaction on PostgreSQL when the request has not begun one: a kept
-    page then costs the database two round trips (the pool's check of the connection, the read) instead
-    of four (BEGIN and ROLLBACK around the read: 0.6 of a profile page's 2.7 ms at 50,000 agencies). Its
-    reads are single statements, each seeing what was committed when it ran, as in a READ COMMITTED
-    transaction. The connection goes back to the pool after them: a page made afresh reads in a
-    transaction of its own. SQLite's BEGIN and ROLLBACK cost no round trip, and its connections keep the
-    transaction settings of ``common.database``: it reads in the request's transaction."""
+    profile or home page then costs the database three round trips (the pool's check of the connection,
+    two reads) instead of five (BEGIN and ROLLBACK around the reads: 0.4–0.6 ms of a kept page's 2.1–2.3
+    ms at 50,000 agencies). Each read is a single statement seeing what was committed when it ran, as in
+    a READ COMMITTED transaction. The connection goes back to the pool after them (its isolation level
+    reset there): a page made afresh reads in a transaction of its own, on a connection checked again. A
+    directory page has searched before its key is known, in a transaction: it reads in that one. SQLite's
+    BEGIN and ROLLBACK cost no round trip, and its connections keep the transaction settings of
+    ``common.database``: it reads in the request's transaction."""
     session, bind = db.session(), db.session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine) or bind.dialect.name == "sqlite":
         return depends()
