@@ -426,8 +426,8 @@ def test_the_home_pages_figures_are_counted_again_only_when_what_they_count_chan
     client, db, make_user, search_index
 ):
     """An edit of a description, a phone number or a qualification leaves the figures as they are (they
-    were counted again after every edit: 70 ms a worker at 50,000 agencies); a suspension, a change of
-    the counties served and a withdrawal count them again."""
+    were counted again after every edit: 70 ms a worker at 50,000 agencies); a change of the counties
+    served and a suspension count them again."""
     from marketplace.common import counters
     from marketplace.providers import directory
 

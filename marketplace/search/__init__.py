@@ -63,7 +63,7 @@ def _heal_at_start(app):
         try:
             heal()
             backend().status()  # a database index's per-document values, loaded before the first search
-            getattr(backend(), "warm", lambda: None)()  # and its most common words' match sets
+            backend().warm()  # and, a database index's, its most common words' match sets
         except Exception as exc:  # e.g. before `flask db upgrade` made the tables
             log.info(
                 "search index not checked at start (%s); `flask search check` does it later", exc.__class__.__name__

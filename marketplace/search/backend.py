@@ -131,6 +131,11 @@ class WhooshBackend:
         with self._searcher_for_read() as searcher:
             return {"documents": searcher.doc_count()}
 
+    def warm(self):
+        """Nothing to read ahead at start-up: ``status()`` has opened the searcher, and a word's postings
+        are read from the index files when searched."""
+        return 0
+
     def versions(self):
         """{document id: seq} of every document the index holds (read from its columns, not its
         stored fields: fast enough for /healthz with a province's agencies)."""
